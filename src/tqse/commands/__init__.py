@@ -1,0 +1,1 @@
+"""CLI sub-commands: each module parses arguments and calls library functions (see ``tqse.cli``)."""

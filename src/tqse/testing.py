@@ -1,0 +1,44 @@
+"""Helpers for tests and examples: tiny models, a deterministic encoder, the committed CC0 fixture.
+
+Shipped inside the package (like ``lhotse.testing``) so downstream users can test against tqse too.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tqse.models import build_model, resolve_preset
+from tqse.models.model_dir import model_config, save_model_dir
+
+HASH_ENCODER = {"name": "hash", "path": None, "kwargs": {"dim": 32}}
+
+
+def fixture_dir() -> Path:
+    """Folder of the committed CC0 fixture (12 clips, 32 kHz mono FLAC, ``clips.jsonl``)."""
+    return Path(str(resources.files("tqse") / "assets" / "fixture"))
+
+
+def fixture_manifest() -> Path:
+    return fixture_dir() / "clips.jsonl"
+
+
+def tiny_model_dir(path: str | os.PathLike, encoder: dict | None = None, sample_rate: int = 32000,
+                   seed: int = 0, preset: str = "tiny") -> Path:
+    """Write a randomly initialised tiny Conformer model directory using the weight-free ``hash`` encoder."""
+    encoder = encoder or HASH_ENCODER
+    query_dim = encoder.get("kwargs", {}).get("dim", 32)
+    name, kwargs = resolve_preset(preset, query_dim=query_dim, sample_rate=sample_rate)
+    torch.manual_seed(seed)
+    model = build_model(name, **kwargs)
+    config = model_config(name, kwargs, sample_rate, encoder, trained_with={"note": "random weights (tests)"})
+    return save_model_dir(path, config, model.state_dict())
+
+
+def tone(frequency: float, seconds: float, sample_rate: int, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
