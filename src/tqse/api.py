@@ -20,7 +20,7 @@ import torch
 from tqse.audio.io import AudioError, audio_info, iter_blocks, load_audio, validate_audio
 from tqse.audio.resample import StreamResampler, resample
 from tqse.errors import QueryError
-from tqse.models.model_dir import load_model_dir
+from tqse.models.model_dir import load_model_dir, load_query_transform
 from tqse.streaming import ChunkedSeparator
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,16 @@ class Extractor:
         self.config = config
         self.sample_rate = int(config["sample_rate"])
         self._encoder = encoder
+        self.query_transform = None  # PCA / PCA-inv for models trained with it
 
     @classmethod
     def from_pretrained(cls, model_dir: str | os.PathLike, device: str | None = None, encoder=None) -> "Extractor":
         """Load a model directory (``config.json`` + ``model.safetensors``)."""
         device = device or default_device()
         model, config = load_model_dir(model_dir, device=device)
-        return cls(model, config, encoder=encoder, device=device)
+        extractor = cls(model, config, encoder=encoder, device=device)
+        extractor.query_transform = load_query_transform(model_dir, config)
+        return extractor
 
     @property
     def encoder(self):
@@ -98,6 +101,8 @@ class Extractor:
             query = torch.as_tensor(np.asarray(embedding, np.float32)).reshape(1, -1)
             if not torch.isfinite(query).all():
                 raise QueryError("the query embedding contains NaN/Inf")
+        if self.query_transform is not None and embedding is None:
+            query = self.query_transform.to(query.device)(query)
         expected = getattr(self.model, "query_dim", query.shape[-1])
         if query.shape[-1] != expected:
             raise QueryError(f"query embedding has {query.shape[-1]} dimensions, the model expects {expected}")

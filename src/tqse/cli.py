@@ -15,10 +15,6 @@ import sys
 COMMAND_MODULES = [
     "tqse.commands.extract",
     "tqse.commands.train",
-    "tqse.commands.evaluate",
-    "tqse.commands.bench",
-    "tqse.commands.convert",
-    "tqse.commands.demo",
 ]
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -23,6 +23,7 @@ from tqse.errors import CheckpointError
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+TRANSFORM_PREFIX = "query_transform."  # weights of a query-side projection (PCA), kept beside the separator
 
 
 def model_config(model: str, kwargs: dict[str, Any], sample_rate: int, encoder: dict[str, Any],
@@ -33,8 +34,10 @@ def model_config(model: str, kwargs: dict[str, Any], sample_rate: int, encoder: 
 
 
 def save_model_dir(out_dir: str | os.PathLike, config: dict[str, Any], state_dict: dict[str, torch.Tensor],
-                   extra_files: dict[str, str] | None = None) -> Path:
-    """Write ``config`` + ``state_dict`` (+ small text files such as README.md) to ``out_dir`` atomically."""
+                   extra_files: dict[str, str] | None = None,
+                   writers: dict[str, Callable[[Path], None]] | None = None) -> Path:
+    """Write ``config`` + ``state_dict`` (+ small text files such as README.md, + files made by ``writers``,
+    name -> function writing that path) to ``out_dir`` atomically."""
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -44,12 +47,26 @@ def save_model_dir(out_dir: str | os.PathLike, config: dict[str, Any], state_dic
     (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     for name, text in (extra_files or {}).items():
         (tmp / name).write_text(text)
+    for name, write in (writers or {}).items():
+        write(tmp / name)
     old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
     if out_dir.exists():
         os.replace(out_dir, old)
     os.replace(tmp, out_dir)
     shutil.rmtree(old, ignore_errors=True)
     return out_dir
+
+
+def recover_interrupted(out_dir: str | os.PathLike) -> Path | None:
+    """If a save was killed between its two renames, put the previous folder back; return the folder."""
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        return out_dir
+    leftovers = sorted(out_dir.parent.glob(f".{out_dir.name}.old*")) if out_dir.parent.exists() else []
+    if leftovers:
+        os.replace(leftovers[-1], out_dir)
+        return out_dir
+    return None
 
 
 def read_model_config(model_dir: str | os.PathLike) -> dict[str, Any]:
@@ -82,8 +99,24 @@ def load_model_dir(model_dir: str | os.PathLike, device: str | torch.device = "c
         state = load_file(str(weights), device=str(device))
     except Exception as err:  # safetensors raises its own SafetensorError on truncated files
         raise CheckpointError(f"{weights}: unreadable weights ({err})") from None
+    state = {k: v for k, v in state.items() if not k.startswith(TRANSFORM_PREFIX)}
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(f"{weights}: weights do not match model '{config['model']}' "
                               f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})")
     return model.to(device).eval(), config
+
+
+def load_query_transform(model_dir: str | os.PathLike, config: dict[str, Any]) -> torch.nn.Module | None:
+    """The query projection a model was trained with (PCA / PCA-inv, seed paper Sec. II-C), or None."""
+    spec = config.get("query_transform")
+    if not spec:
+        return None
+    from tqse.query.manipulations import PCAProjection
+
+    state = load_file(str(Path(model_dir) / WEIGHTS_NAME))
+    try:
+        return PCAProjection(state[TRANSFORM_PREFIX + "mean"], state[TRANSFORM_PREFIX + "components"],
+                             inverse=spec["kind"] == "pca_inv")
+    except KeyError:
+        raise CheckpointError(f"{model_dir}: config names a query transform but its weights are missing") from None

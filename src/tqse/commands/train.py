@@ -1,0 +1,40 @@
+"""``tqse train [CONFIG.yaml ...] [dotted.key=value ...]``: train or resume a run."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+log = logging.getLogger("tqse.train")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train (or resume) a separator",
+                              description="Train from YAML config diffs and dotted overrides; starting the same "
+                                          "command again resumes from the last checkpoint.")
+    p.add_argument("items", nargs="*", metavar="CONFIG|KEY=VALUE",
+                   help="config files (merged in order, each with its includes) and dotted overrides")
+    p.add_argument("--run-dir", help="run directory (default: <output_dir>/<name>-<config hash>)")
+    p.add_argument("--stop-after", type=int, help="stop after this many steps in this call (resumable)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    p.set_defaults(func=run)
+
+
+def split_items(items: list[str]) -> tuple[list[str], list[str]]:
+    """Separate config files from ``key=value`` overrides."""
+    overrides = [item for item in items if "=" in item]
+    return [item for item in items if "=" not in item], overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqse.config import load_config, to_yaml
+    from tqse.train.loop import train
+
+    files, overrides = split_items(args.items)
+    config = load_config(files, overrides)
+    if args.print_config:
+        print(to_yaml(config), end="")
+        return 0
+    run_dir = train(config, run_dir=args.run_dir, stop_after=args.stop_after)
+    log.info("run directory: %s", run_dir)
+    return 0

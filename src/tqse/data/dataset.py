@@ -1,0 +1,163 @@
+"""On-the-fly mixing dataset over clip manifests (seed paper Sec. IV-A).
+
+Every training example is a pure function of ``(seed, index)``: the target clip, its crop, the interferer,
+its crop, the SNR and the caption are drawn from ``numpy.random.default_rng([seed, index])``. So any
+worker, rank or resumed run that asks for index ``i`` gets the same mixture, and "data position" is just
+the next index (see :class:`IndexSampler`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from tqse.audio.io import AudioError, audio_info, load_audio
+from tqse.data.manifest import ClipRecord
+from tqse.data.mixing import mix_at_snr
+
+log = logging.getLogger(__name__)
+
+SILENT_PEAK = 1e-4  # a crop quieter than this is re-drawn: SI-SDR of a silent target is undefined
+MAX_REDRAWS = 8
+
+
+def class_caption(label: str) -> str:
+    """The paper's class template for data with labels but no captions."""
+    return f"this is the sound of {label}"
+
+
+@dataclass
+class MixingConfig:
+    sample_rate: int = 32000
+    segment_seconds: float = 10.0
+    snr_db: tuple[float, float] = (-5.0, 5.0)
+    different_class: bool = True
+    with_mixup_partner: bool = False  # also return a third clip for the paper's mixup query augmentation
+
+
+class MixtureDataset(torch.utils.data.Dataset):
+    """Map-style dataset with an unbounded index space: ``dataset[i]`` is training mixture number ``i``.
+
+    Args:
+        clips: single-source clips (from one or several manifests).
+        config: mixing settings.
+        seed: base seed; example ``i`` depends only on ``(seed, i)``.
+        class_caption_datasets: datasets whose text query is "this is the sound of {class}" (VGGSound-style).
+    Returns (per item) a dict with ``mixture``, ``target`` (float32 ``[T]``), ``caption`` (str, may be ""),
+    ``clip`` (index into ``clips``), ``dataset`` (str) and optionally ``partner`` (``[T]``).
+    """
+
+    def __init__(self, clips: Sequence[ClipRecord], config: MixingConfig, seed: int = 0,
+                 class_caption_datasets: Sequence[str] = ()):
+        if len(clips) < 2:
+            raise ValueError("on-the-fly mixing needs at least two clips")
+        self.clips, self.config, self.seed = list(clips), config, seed
+        self.class_caption_datasets = set(class_caption_datasets)
+        self.segment = int(round(config.segment_seconds * config.sample_rate))
+        self._fill_headers()
+        labels = [c.label for c in self.clips]
+        self._by_label: dict[str, np.ndarray] = {}
+        if config.different_class and all(labels):
+            for label in set(labels):
+                self._by_label[label] = np.flatnonzero([lab != label for lab in labels])
+            if any(len(v) == 0 for v in self._by_label.values()):
+                raise ValueError("different_class=True needs at least two classes")
+
+    def _fill_headers(self) -> None:
+        for clip in self.clips:
+            if clip.frames is None or clip.sample_rate is None:
+                info = audio_info(clip.path)
+                clip.frames, clip.sample_rate = info.frames, info.sample_rate
+
+    def __len__(self) -> int:  # nominal: the index space is unbounded, samplers never rely on this
+        return 2**62
+
+    def caption_of(self, clip: ClipRecord, rng: np.random.Generator) -> str:
+        if clip.dataset in self.class_caption_datasets:
+            return class_caption(clip.label) if clip.label else ""
+        return clip.captions[rng.integers(len(clip.captions))] if clip.captions else ""
+
+    def _crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray:
+        """A random ``segment``-long crop at the model rate; shorter clips are placed at a random offset
+        in zeros (the paper's 10 s AudioCaps/VGGSound clips need no padding)."""
+        rate = self.config.sample_rate
+        need = int(np.ceil(self.segment * clip.sample_rate / rate))
+        start = int(rng.integers(0, max(clip.frames - need, 0) + 1))
+        wav, _ = load_audio(clip.path, rate, offset=start, frames=need, allow_silent=True)
+        wav = wav[: self.segment]
+        if wav.shape[0] < self.segment:
+            pad = self.segment - wav.shape[0]
+            left = int(rng.integers(0, pad + 1))
+            wav = np.pad(wav, (left, pad - left))
+        return wav
+
+    def _audible_crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray:
+        for _ in range(MAX_REDRAWS):
+            wav = self._crop(clip, rng)
+            if np.abs(wav).max() >= SILENT_PEAK:
+                return wav
+        raise AudioError(f"{clip.path}: no audible {self.config.segment_seconds:g} s crop in {MAX_REDRAWS} tries")
+
+    def _draw_other(self, target_index: int, rng: np.random.Generator) -> int:
+        label = self.clips[target_index].label
+        if label in self._by_label:
+            pool = self._by_label[label]
+            return int(pool[rng.integers(len(pool))])
+        other = int(rng.integers(len(self.clips) - 1))
+        return other + (other >= target_index)  # any clip but the target itself
+
+    def __getitem__(self, index: int) -> dict:
+        rng = np.random.default_rng([self.seed, int(index)])
+        target_index = int(rng.integers(len(self.clips)))
+        target_clip = self.clips[target_index]
+        target = self._audible_crop(target_clip, rng)
+        interferer = self._audible_crop(self.clips[self._draw_other(target_index, rng)], rng)
+        snr = float(rng.uniform(*self.config.snr_db))
+        mixture, target, _ = mix_at_snr(target, interferer, snr)
+        item = {"mixture": mixture, "target": target, "caption": self.caption_of(target_clip, rng),
+                "clip": target_index, "dataset": target_clip.dataset, "snr_db": snr}
+        if self.config.with_mixup_partner:
+            item["partner"] = self._audible_crop(self.clips[self._draw_other(target_index, rng)], rng)
+        return item
+
+
+def collate(items: list[dict]) -> dict:
+    batch = {key: [item[key] for item in items] for key in items[0]}
+    for key in ("mixture", "target", "partner"):
+        if key in batch:
+            batch[key] = torch.from_numpy(np.stack(batch[key]))
+    batch["clip"] = torch.tensor(batch["clip"])
+    return batch
+
+
+class IndexSampler(torch.utils.data.Sampler):
+    """Yields the global example indices of one rank, from a resumable position.
+
+    Step ``s`` of a run with global batch ``G`` uses indices ``[s*G, (s+1)*G)``; rank ``r`` of ``W`` takes
+    the ``r``-th contiguous slice of ``G / W``. A one-process run with batch ``G`` therefore sees exactly
+    the examples a ``W``-process run sees, which is what makes DDP runs comparable and resumable.
+    """
+
+    def __init__(self, global_batch: int, rank: int = 0, world_size: int = 1, start_step: int = 0,
+                 steps: int | None = None):
+        if global_batch % world_size:
+            raise ValueError(f"global batch {global_batch} is not divisible by world size {world_size}")
+        self.global_batch, self.rank, self.world_size = global_batch, rank, world_size
+        self.start_step, self.steps = start_step, steps
+        self.local_batch = global_batch // world_size
+
+    def __iter__(self) -> Iterator[int]:
+        step = self.start_step
+        while self.steps is None or step < self.steps:
+            first = step * self.global_batch + self.rank * self.local_batch
+            yield from range(first, first + self.local_batch)
+            step += 1
+
+    def __len__(self) -> int:
+        if self.steps is None:
+            raise TypeError("an open-ended sampler has no length")
+        return max(self.steps - self.start_step, 0) * self.local_batch

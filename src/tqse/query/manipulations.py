@@ -1,0 +1,123 @@
+"""Embedding manipulations that close the CLAP modality gap (seed paper, Sec. II-C).
+
+Training-only, per example, each the identity at strength 0:
+
+- :class:`EmbeddingDropout` zeroes a fraction ``p ~ U[lo, hi]`` of the dimensions (Bernoulli), with separate
+  ranges for audio (``[.75, .95]``) and text (``[.25, .75]``) queries. The paper says "dropped out (zeroed
+  out)": by default the kept dimensions are **not** rescaled by ``1 / (1 - p)``; ``rescale=True`` applies
+  the usual inverted-dropout rescaling instead.
+- :class:`GaussianNoise`: ``q + a v / |v|`` with ``v ~ N(0, I)``, ``a ~ U[1.5, 3.5]`` audio / ``U[1, 2]`` text.
+- :func:`mixup_waveforms`: the audio query is embedded from the target mixed with another clip at
+  SNR ``U[-5, 5]`` dB (applied before the audio tower).
+- :func:`spec_augment`: zero 2 frame masks of width ``U[0, 64]`` and 2 mel-bin masks of width ``U[0, 2]`` on
+  the audio tower's input features.
+
+Plus :class:`PCAProjection` (PCA to ``d = 16`` fitted on 1000 text embeddings, and PCA-inv), which is not a
+training-only augmentation: the same projection is applied to every query at inference too, so it is saved
+with the model.
+
+All random draws take an explicit ``torch.Generator`` so a training step is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import torch
+
+Range = tuple[float, float]
+
+
+def _uniform(lo: float, hi: float, n: int, generator: torch.Generator | None, device) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=generator, device="cpu").to(device)
+
+
+def _per_modality(is_audio: torch.Tensor, audio: Range, text: Range, generator) -> torch.Tensor:
+    """One value per example, drawn from the audio or the text range according to ``is_audio`` ``[B]``."""
+    n, device = is_audio.shape[0], is_audio.device
+    return torch.where(is_audio, _uniform(*audio, n, generator, device), _uniform(*text, n, generator, device))
+
+
+class EmbeddingDropout:
+    """Bernoulli dropout of embedding dimensions with a per-example rate (see module docstring)."""
+
+    def __init__(self, p_audio: Range = (0.75, 0.95), p_text: Range = (0.25, 0.75), rescale: bool = False):
+        self.p_audio, self.p_text, self.rescale = tuple(p_audio), tuple(p_text), rescale
+
+    def __call__(self, q: torch.Tensor, is_audio: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        p = _per_modality(is_audio, self.p_audio, self.p_text, generator).to(q.dtype)[:, None]  # [B, 1]
+        draws = torch.rand(q.shape, generator=generator, device="cpu").to(q.device, q.dtype)
+        keep = (draws >= p).to(q.dtype)
+        if self.rescale:
+            keep = keep / (1 - p).clamp_min(1e-6)
+        return q * keep
+
+
+class GaussianNoise:
+    """``q + a v / |v|``: noise of norm exactly ``a`` in a random direction (see module docstring)."""
+
+    def __init__(self, alpha_audio: Range = (1.5, 3.5), alpha_text: Range = (1.0, 2.0)):
+        self.alpha_audio, self.alpha_text = tuple(alpha_audio), tuple(alpha_text)
+
+    def __call__(self, q: torch.Tensor, is_audio: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        alpha = _per_modality(is_audio, self.alpha_audio, self.alpha_text, generator).to(q.dtype)[:, None]
+        v = torch.randn(q.shape, generator=generator, device="cpu").to(q.device, q.dtype)
+        return q + alpha * v / v.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def mixup_waveforms(target: torch.Tensor, other: torch.Tensor, snr_db: Range = (-5.0, 5.0),
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mix ``other`` into ``target`` (both ``[B, T]``) at a per-example SNR drawn from ``snr_db``."""
+    snr = _uniform(*snr_db, target.shape[0], generator, target.device)[:, None]
+    return target + scale_to_snr(target, other, snr)
+
+
+def scale_to_snr(target: torch.Tensor, interferer: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+    """Rescale ``interferer`` so that ``10 log10(|target|^2 / |interferer|^2) == snr_db`` (per row)."""
+    target_energy = target.pow(2).sum(-1, keepdim=True)
+    interferer_energy = interferer.pow(2).sum(-1, keepdim=True).clamp_min(1e-12)
+    return interferer * torch.sqrt(target_energy / (interferer_energy * 10 ** (snr_db / 10)))
+
+
+def spec_augment(features: torch.Tensor, time_masks: int = 2, time_width: int = 64, freq_masks: int = 2,
+                 freq_width: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Zero random frame and mel-bin bands of ``features`` ``[B, frames, mels]`` (per example)."""
+    b, frames, mels = features.shape
+    keep = torch.ones(b, frames, mels, dtype=torch.bool)
+    for axis, count, width, size in ((1, time_masks, time_width, frames), (2, freq_masks, freq_width, mels)):
+        for _ in range(count):
+            widths = torch.randint(0, width + 1, (b,), generator=generator)
+            starts = (torch.rand(b, generator=generator) * (size - widths + 1).clamp_min(1)).long()
+            index = torch.arange(size)[None]
+            band = (index >= starts[:, None]) & (index < (starts + widths)[:, None])  # [B, size]
+            keep &= ~(band[:, :, None] if axis == 1 else band[:, None, :])
+    return features * keep.to(features.device, features.dtype)
+
+
+class PCAProjection(torch.nn.Module):
+    """PCA fitted on text embeddings; ``inverse=True`` maps back to ``D`` dims (the paper's PCA-inv).
+
+    Shape:
+        forward: ``[B, D]`` -> ``[B, dim]`` (PCA) or ``[B, D]`` (PCA-inv).
+    """
+
+    def __init__(self, mean: torch.Tensor, components: torch.Tensor, inverse: bool = False):
+        super().__init__()
+        self.register_buffer("mean", mean.float())
+        self.register_buffer("components", components.float())  # [dim, D], orthonormal rows
+        self.inverse = inverse
+
+    @classmethod
+    def fit(cls, embeddings: torch.Tensor, dim: int, inverse: bool = False) -> "PCAProjection":
+        """Fit on ``[N, D]`` embeddings (the paper uses N = 1000 text embeddings, ``dim = 16``)."""
+        if embeddings.shape[0] < dim:
+            raise ValueError(f"PCA to {dim} dims needs at least {dim} embeddings, got {embeddings.shape[0]}")
+        mean = embeddings.double().mean(0)
+        _, _, vh = torch.linalg.svd(embeddings.double() - mean, full_matrices=False)
+        return cls(mean, vh[:dim], inverse)
+
+    @property
+    def out_dim(self) -> int:
+        return self.components.shape[1] if self.inverse else self.components.shape[0]
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        z = (q.float() - self.mean) @ self.components.T
+        return z @ self.components + self.mean if self.inverse else z

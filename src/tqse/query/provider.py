@@ -1,0 +1,109 @@
+"""Training-time queries: turn a batch of targets and captions into ``[B, D]`` conditioning vectors.
+
+Per example the provider picks a modality (``text``, ``audio``, or a fair coin for ``text+audio``; the mode
+can differ per dataset), embeds it with the frozen encoder (or reads a precomputed embedding), then applies
+the training manipulations of the seed paper (Sec. II-C) and finally the PCA projection if configured.
+
+The audio query is always the embedding of the example's own ground-truth target crop, computed clip by
+clip in eval mode (AudioSep embedded only the first clip of each batch and broadcast it).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from tqse.config import ManipulationConfig, QueryConfig
+from tqse.errors import QueryError
+from tqse.query.manipulations import EmbeddingDropout, GaussianNoise, PCAProjection, mixup_waveforms, spec_augment
+
+
+class QueryProvider:
+    """Builds training queries (see module docstring).
+
+    Args:
+        encoder: a frozen :class:`~tqse.query.base.QueryEncoder` on the training device.
+        config: the ``query`` section of the run config.
+        sample_rate: rate of the target waveforms passed to :meth:`__call__`.
+        pca: fitted projection when ``manipulation.pca.enabled``.
+        cache: optional embedding cache with ``audio(keys)`` / ``text(captions)`` lookups.
+    """
+
+    def __init__(self, encoder, config: QueryConfig, sample_rate: int, pca: PCAProjection | None = None, cache=None,
+                 device: str | torch.device = "cpu"):
+        self.encoder, self.config, self.sample_rate = encoder, config, sample_rate
+        self.device = torch.device(device)
+        m: ManipulationConfig = config.manipulation
+        self.dropout = EmbeddingDropout(m.dropout.p_audio, m.dropout.p_text, m.dropout.rescale) if m.dropout.enabled else None
+        self.noise = GaussianNoise(m.noise.alpha_audio, m.noise.alpha_text) if m.noise.enabled else None
+        self.pca, self.cache = pca, cache
+        self._text_memo: dict[str, torch.Tensor] = {}
+
+    @property
+    def needs_partner(self) -> bool:
+        return self.config.manipulation.mixup.enabled
+
+    @property
+    def runs_audio_tower(self) -> bool:
+        """Mixup and SpecAugment change the tower's input, so a cached embedding cannot stand in."""
+        m = self.config.manipulation
+        return m.mixup.enabled or m.specaugment.enabled or self.cache is None
+
+    def modality(self, datasets: Sequence[str], generator: torch.Generator) -> torch.Tensor:
+        """``[B]`` bool, True where the example is queried by audio."""
+        coins = torch.rand(len(datasets), generator=generator) < 0.5
+        modes = [self.config.modes.get(name, self.config.mode) for name in datasets]
+        return torch.tensor([m == "audio" or (m == "text+audio" and bool(c)) for m, c in zip(modes, coins)])
+
+    def embed_text(self, captions: Sequence[str]) -> torch.Tensor:
+        missing = [c for c in dict.fromkeys(captions) if c not in self._text_memo]
+        if missing:
+            vectors = self.cache.text(missing) if self.cache is not None else self.encoder.embed_text(list(missing))
+            self._text_memo.update({c: v.detach().float().cpu() for c, v in zip(missing, vectors)})
+        return torch.stack([self._text_memo[c] for c in captions])
+
+    def embed_audio(self, targets: torch.Tensor, keys: Sequence[str] | None, partners: torch.Tensor | None,
+                    generator: torch.Generator) -> torch.Tensor:
+        if not self.runs_audio_tower:
+            return self.cache.audio(list(keys)).float().cpu()
+        m = self.config.manipulation
+        wav = targets.to(self.device)
+        if m.mixup.enabled:
+            wav = mixup_waveforms(wav, partners.to(self.device), tuple(m.mixup.snr_db), generator)
+        with torch.no_grad():
+            if m.specaugment.enabled:
+                s = m.specaugment
+                features = self.encoder.audio_features(wav, self.sample_rate)
+                features = spec_augment(features, s.time_masks, s.time_width, s.freq_masks, s.freq_width, generator)
+                return self.encoder.embed_features(features).float().cpu()
+            return self.encoder.embed_audio(wav, self.sample_rate).float().cpu()
+
+    def __call__(self, batch: dict, generator: torch.Generator, keys: Sequence[str] | None = None) -> torch.Tensor:
+        """``batch`` from :func:`tqse.data.dataset.collate` -> ``[B, D']`` queries on the CPU."""
+        is_audio = self.modality(batch["dataset"], generator)
+        dim = self.encoder.dim
+        query = torch.empty(len(is_audio), dim)
+        text_rows = (~is_audio).nonzero().flatten().tolist()
+        audio_rows = is_audio.nonzero().flatten().tolist()
+        if text_rows:
+            captions = [batch["caption"][i] for i in text_rows]
+            empty = [batch["dataset"][i] for i, c in zip(text_rows, captions) if not c]
+            if empty:
+                raise QueryError(f"dataset '{empty[0]}' has clips without captions: query it by audio "
+                                 f"(query.modes.{empty[0]}=audio)")
+            query[text_rows] = self.embed_text(captions)
+        if audio_rows:
+            partners = batch["partner"][audio_rows] if "partner" in batch else None
+            row_keys = [keys[i] for i in audio_rows] if keys is not None else None
+            query[audio_rows] = self.embed_audio(batch["target"][audio_rows], row_keys, partners, generator)
+        return self.manipulate(query, is_audio, generator)
+
+    def manipulate(self, query: torch.Tensor, is_audio: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if self.dropout is not None:
+            query = self.dropout(query, is_audio, generator)
+        if self.noise is not None:
+            query = self.noise(query, is_audio, generator)
+        if self.pca is not None:
+            query = self.pca(query)
+        return query

@@ -1,0 +1,59 @@
+"""Metrics as JSONL (one object per logged step), TensorBoard optional, run environment record."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tqse import __version__
+
+
+class MetricsLogger:
+    """Appends ``{"step": ..., ...}`` lines to ``metrics.jsonl``; on resume drops lines past the resumed step,
+    so the file always describes exactly one history."""
+
+    def __init__(self, path: Path, resume_step: int = 0, tensorboard_dir: Path | None = None):
+        self.path = path
+        if path.exists():
+            kept = [line for line in path.read_text().splitlines()
+                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
+            path.write_text("".join(line + "\n" for line in kept))
+        self.writer = None
+        if tensorboard_dir is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError as err:  # tensorboard is an optional extra
+                raise ImportError("train.tensorboard=true needs `pip install tqse[tensorboard]`") from err
+            self.writer = SummaryWriter(str(tensorboard_dir))
+
+    def log(self, step: int, **values: Any) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps({"step": step, **values}) + "\n")
+        if self.writer is not None:
+            for key, value in values.items():
+                if isinstance(value, (int, float)):
+                    self.writer.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def environment(device: torch.device, world_size: int) -> dict[str, Any]:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return {"tqse": __version__, "torch": torch.__version__, "python": sys.version.split()[0],
+            "platform": platform.platform(), "device": str(device), "world_size": world_size,
+            "cuda": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "git_sha": sha or None}

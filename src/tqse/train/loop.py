@@ -1,0 +1,232 @@
+"""The training loop, readable top to bottom (seed paper Sec. IV-C; nanoGPT's loop is the model).
+
+``train(config)`` creates or resumes ``runs/<name>-<config hash>/``: it restores the last checkpoint if one
+exists, so starting the same command again after a kill continues where the run stopped, with the same
+data and random draws it would have had (see :mod:`tqse.train.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from tqse.config import RunConfig, to_yaml
+from tqse.losses import neg_si_sdr
+from tqse.models.model_dir import model_config, recover_interrupted
+from tqse.query.provider import QueryProvider
+from tqse.query.registry import load_encoder
+from tqse.train import setup
+from tqse.train.checkpoint import load_training_state, save_checkpoint, set_rng_state
+from tqse.train.distributed import DistInfo, all_reduce_mean, barrier, init_distributed, shutdown
+from tqse.train.logging import MetricsLogger, environment
+from tqse.train.schedule import build_optimizer
+
+log = logging.getLogger(__name__)
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """Seed of one step on one rank: random draws never depend on how many steps ran before a resume."""
+    return (seed * 1_000_003 + step) * 1024 + rank
+
+
+def autocast_context(precision: str, device: torch.device):
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if precision == "fp32":
+        return contextlib.nullcontext(), None
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+    return torch.autocast(device.type, dtype=dtype), scaler
+
+
+def pick_device(config: RunConfig, dist_info: DistInfo) -> torch.device:
+    name = config.train.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda":
+        name = f"cuda:{dist_info.local_rank}"
+    device = torch.device(name)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
+
+
+def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, stop_after: int | None = None) -> Path:
+    """Train (or resume) a run; returns the run directory.
+
+    Args:
+        encoder: an already loaded query encoder (tests and grids reuse one); default: ``config.query.encoder``.
+        stop_after: stop after this many steps in this call (the run stays resumable), e.g. for time budgets.
+    """
+    device_type = "cuda" if (config.train.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda") else "cpu"
+    dist_info = init_distributed(device_type)
+    device = pick_device(config, dist_info)
+    run_dir = Path(run_dir) if run_dir else setup.run_dir_for(config)
+    last_dir = run_dir / "checkpoints" / "last"
+    if dist_info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(to_yaml(config))
+        (run_dir / "env.json").write_text(json.dumps(environment(device, dist_info.world_size), indent=2))
+        recover_interrupted(last_dir)
+    barrier(dist_info)
+
+    torch.manual_seed(config.train.seed)
+    clips = setup.training_clips(config)
+    if encoder is None:
+        spec = config.query.encoder
+        encoder = load_encoder(spec.name, path=spec.path, **spec.kwargs)
+    encoder = encoder.to(device) if isinstance(encoder, torch.nn.Module) else encoder
+    pca = setup.fit_pca(encoder, clips, config)
+    query_dim = pca.out_dim if pca is not None else encoder.dim
+    model, model_name, model_kwargs = setup.build_training_model(config, query_dim)
+    model.to(device)
+    optimizer, scheduler = build_optimizer(model, config.train)
+
+    start_step = 0
+    if (last_dir / "config.json").exists():
+        start_step = _resume(last_dir, model, optimizer, scheduler, pca, device)
+        log.info("resumed %s at step %d", run_dir, start_step)
+    if start_step >= config.train.steps:
+        log.info("run %s already finished (%d steps)", run_dir, start_step)
+        shutdown(dist_info)
+        return run_dir
+
+    ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if dist_info.enabled else model
+    provider = QueryProvider(encoder, config.query, config.data.sample_rate, pca=pca, device=device,
+                             cache=_open_cache(config, encoder))
+    loader = setup.build_loader(config, clips, dist_info.rank, dist_info.world_size, start_step, provider.needs_partner)
+    metrics = MetricsLogger(run_dir / "metrics.jsonl", start_step,
+                            run_dir / "tensorboard" if config.train.tensorboard and dist_info.is_main else None) \
+        if dist_info.is_main else None
+    autocast, scaler = autocast_context(config.train.precision, device)
+    encoder_spec = {"name": config.query.encoder.name, "path": config.query.encoder.path,
+                    "kwargs": dict(config.query.encoder.kwargs)}
+    spec = model_config(model_name, model_kwargs, config.data.sample_rate, encoder_spec,
+                        trained_with=_trained_with(config))
+    if pca is not None:
+        spec["query_transform"] = {"kind": "pca_inv" if pca.inverse else "pca", "dim": pca.components.shape[0]}
+
+    def checkpoint(step: int, folder: Path) -> None:
+        if dist_info.is_main:
+            state = dict(model.state_dict())
+            if pca is not None:
+                state.update({f"query_transform.{k}": v for k, v in pca.state_dict().items()})
+            save_checkpoint(folder, spec, state, optimizer, scheduler, step, to_yaml(config))
+        barrier(dist_info)
+
+    end_step = config.train.steps if stop_after is None else min(config.train.steps, start_step + stop_after)
+    bar = tqdm(total=end_step, initial=start_step, disable=not (config.train.progress and dist_info.is_main),
+               dynamic_ncols=True, desc=run_dir.name)
+    ddp_model.train()
+    window_start, window_steps, step = time.perf_counter(), 0, start_step
+    batches = iter(loader)
+    for step in range(start_step, end_step):
+        batch = next(batches)
+        generator = torch.Generator().manual_seed(step_seed(config.train.seed, step, dist_info.rank))
+        torch.manual_seed(step_seed(config.train.seed, step, dist_info.rank))
+        keys = _cache_keys(provider, clips, batch, config)
+        query = provider(batch, generator, keys).to(device)
+        mixture, target = batch["mixture"].to(device), batch["target"].to(device)
+        with autocast:
+            estimate = ddp_model(mixture, query)
+        loss = neg_si_sdr(estimate, target)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"step {step}: loss is {loss.item()} (check the data and learning rate)")
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.grad_clip)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        scheduler.step()
+        window_steps += 1
+        done = step + 1
+        if done % config.train.log_every == 0 or done == end_step:
+            loss_value = all_reduce_mean(loss.detach(), dist_info).item()
+            rate = window_steps / (time.perf_counter() - window_start)
+            if metrics is not None:
+                metrics.log(done, loss=loss_value, si_sdr=-loss_value, lr=scheduler.get_last_lr()[0],
+                            grad_norm=float(grad_norm), steps_per_s=rate)
+            bar.set_postfix(loss=f"{loss_value:.2f}", steps_s=f"{rate:.2f}")
+            window_start, window_steps = time.perf_counter(), 0
+        bar.update(1)
+        if done % config.train.checkpoint_every == 0 or done == end_step:
+            checkpoint(done, last_dir)
+        if config.eval.manifest and (done % config.train.val_every == 0 or done == config.train.steps):
+            _validate(config, model, encoder, pca, device, done, metrics, run_dir, checkpoint, dist_info)
+            ddp_model.train()
+    bar.close()
+    if metrics is not None:
+        metrics.close()
+    shutdown(dist_info)
+    return run_dir
+
+
+def _resume(last_dir: Path, model, optimizer, scheduler, pca, device) -> int:
+    from safetensors.torch import load_file
+
+    state = load_file(str(last_dir / "model.safetensors"), device=str(device))
+    transform = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("query_transform.")}
+    model.load_state_dict({k: v for k, v in state.items() if not k.startswith("query_transform.")})
+    if pca is not None and transform:
+        pca.load_state_dict(transform)
+    training = load_training_state(last_dir)
+    optimizer.load_state_dict(training["optimizer"])
+    scheduler.load_state_dict(training["scheduler"])
+    set_rng_state(training["rng"])
+    return int(training["step"])
+
+
+def _trained_with(config: RunConfig) -> dict:
+    from tqse.config import config_hash, to_dict
+
+    resolved = to_dict(config)
+    return {"config_hash": config_hash(config), "data": resolved["data"]["use"] or ["builtin"],
+            "query_mode": resolved["query"]["mode"], "query_modes": resolved["query"]["modes"],
+            "manipulation": {k: v for k, v in resolved["query"]["manipulation"].items() if v.get("enabled")}}
+
+
+def _open_cache(config: RunConfig, encoder):
+    if not config.query.cache_dir:
+        return None
+    from tqse.query.cache import EmbeddingCache
+
+    return EmbeddingCache.open(config.query.cache_dir, encoder.name)
+
+
+def _cache_keys(provider: QueryProvider, clips, batch, config: RunConfig):
+    if provider.cache is None:
+        return None
+    from tqse.query.cache import audio_cache_key
+
+    return [audio_cache_key(clips[i], config.data.segment_seconds) for i in batch["clip"].tolist()]
+
+
+def _validate(config, model, encoder, pca, device, step, metrics, run_dir, checkpoint, dist_info) -> None:
+    if not dist_info.is_main:
+        barrier(dist_info)
+        return
+    from tqse.eval.quick import score_mixtures
+
+    summary = score_mixtures(model, encoder, config.eval.manifest, config.data.sample_rate, device,
+                             query_field=config.eval.query_field, limit=config.eval.max_mixtures, transform=pca)
+    metrics.log(step, **{f"val_{k}": v for k, v in summary.items()})
+    best_file = run_dir / "checkpoints" / "best.json"
+    best = json.loads(best_file.read_text())["val_si_sdri"] if best_file.exists() else -math.inf
+    if summary["si_sdri"] > best:
+        checkpoint(step, run_dir / "checkpoints" / "best")
+        best_file.write_text(json.dumps({"step": step, "val_si_sdri": summary["si_sdri"]}))
+    else:
+        barrier(dist_info)

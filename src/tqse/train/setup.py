@@ -1,0 +1,106 @@
+"""Build what a run needs from its config: training clips, encoder, PCA projection, model, data loader."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from tqse.config import RunConfig
+from tqse.data.dataset import IndexSampler, MixingConfig, MixtureDataset, class_caption, collate
+from tqse.data.manifest import ClipRecord, read_clips
+from tqse.errors import ConfigError
+from tqse.models import build_model, resolve_preset
+from tqse.query.manipulations import PCAProjection
+
+log = logging.getLogger(__name__)
+
+
+def default_manifests() -> dict[str, str]:
+    """The built-in default training data when ``data.use`` is empty (see :mod:`tqse.data.defaults`)."""
+    from tqse.data.defaults import default_training_manifest
+
+    return {"builtin": str(default_training_manifest())}
+
+
+def resolve_manifest(value: str) -> str:
+    """A manifest path, or a named built-in source: ``builtin`` (the default data) or ``fixture`` (the
+    committed CC0 clips)."""
+    from tqse.data.defaults import default_training_manifest
+    from tqse.testing import fixture_manifest
+
+    named = {"builtin": default_training_manifest, "fixture": fixture_manifest}
+    return str(named[value]()) if value in named else value
+
+
+def training_clips(config: RunConfig) -> list[ClipRecord]:
+    manifests = {name: resolve_manifest(config.data.manifests[name]) for name in config.data.use} \
+        if config.data.use else default_manifests()
+    clips: list[ClipRecord] = []
+    for name, path in manifests.items():
+        found = read_clips(path, dataset=name, split=config.data.split)
+        log.info("dataset %s: %d clips from %s", name, len(found), path)
+        clips += found
+    return clips
+
+
+def pca_captions(clips: list[ClipRecord], config: RunConfig) -> list[str]:
+    """Captions for fitting PCA: the first ``fit_on`` distinct training captions (class templates for
+    datasets without captions), as the paper fits on 1000 AudioCaps text embeddings."""
+    captions: dict[str, None] = {}
+    for clip in clips:
+        if clip.dataset in config.data.class_caption_datasets or not clip.captions:
+            candidates = [class_caption(clip.label)] if clip.label else []
+        else:
+            candidates = clip.captions
+        captions.update(dict.fromkeys(candidates))
+        if len(captions) >= config.query.manipulation.pca.fit_on:
+            break
+    return list(captions)[: config.query.manipulation.pca.fit_on]
+
+
+def fit_pca(encoder, clips: list[ClipRecord], config: RunConfig) -> PCAProjection | None:
+    pca_config = config.query.manipulation.pca
+    if not pca_config.enabled:
+        return None
+    captions = pca_captions(clips, config)
+    if len(captions) < pca_config.dim:
+        raise ConfigError(f"PCA to {pca_config.dim} dims needs at least {pca_config.dim} distinct captions in the "
+                          f"training data, found {len(captions)}")
+    with torch.no_grad():
+        embeddings = torch.cat([encoder.embed_text(captions[i:i + 64]).cpu() for i in range(0, len(captions), 64)])
+    log.info("PCA fitted on %d text embeddings -> %d dims", len(captions), pca_config.dim)
+    return PCAProjection.fit(embeddings, pca_config.dim, inverse=pca_config.inverse)
+
+
+def model_spec(config: RunConfig, query_dim: int) -> tuple[str, dict]:
+    """(model name, kwargs) to build and to store in checkpoints."""
+    return resolve_preset(config.model.name, **{"query_dim": query_dim, "sample_rate": config.data.sample_rate,
+                                                **config.model.kwargs})
+
+
+def build_training_model(config: RunConfig, query_dim: int) -> tuple[torch.nn.Module, str, dict]:
+    name, kwargs = model_spec(config, query_dim)
+    try:
+        return build_model(name, **kwargs), name, kwargs
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"model '{config.model.name}': {err}") from None
+
+
+def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_size: int, start_step: int,
+                 needs_partner: bool) -> torch.utils.data.DataLoader:
+    data = config.data
+    mixing = MixingConfig(data.sample_rate, data.segment_seconds, tuple(data.snr_db), data.different_class,
+                          with_mixup_partner=needs_partner)
+    dataset = MixtureDataset(clips, mixing, seed=config.train.seed, class_caption_datasets=data.class_caption_datasets)
+    sampler = IndexSampler(config.train.batch_size, rank, world_size, start_step, config.train.steps)
+    return torch.utils.data.DataLoader(dataset, batch_size=sampler.local_batch, sampler=sampler,
+                                       num_workers=data.workers, collate_fn=collate,
+                                       persistent_workers=False, prefetch_factor=4 if data.workers else None)
+
+
+def run_dir_for(config: RunConfig) -> Path:
+    from tqse.config import config_hash
+
+    return Path(config.output_dir) / f"{config.name}-{config_hash(config)}"
