@@ -1,0 +1,46 @@
+"""Shared fixtures: CPU only, no network, real audio from the committed CC0 fixture, tiny models."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def fixture_manifest():
+    from tqse.testing import fixture_manifest
+
+    return fixture_manifest()
+
+
+@pytest.fixture(scope="session")
+def fixture_clips(fixture_manifest):
+    from tqse.data.manifest import read_clips
+
+    return read_clips(fixture_manifest)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    from tqse.testing import tiny_model_dir
+
+    return tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def hash_encoder():
+    from tqse.query.hash_encoder import HashEncoder
+
+    return HashEncoder(dim=32)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

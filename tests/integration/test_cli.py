@@ -1,0 +1,49 @@
+"""The CLI end to end, in-process: every command is a thin layer, errors are one line and exit 2."""
+
+import numpy as np
+import soundfile as sf
+
+from tqse.cli import main
+from tqse.testing import fixture_dir
+
+
+def test_extract_writes_the_input_rate_and_length(tiny_model, tmp_path):
+    mix = fixture_dir() / "loop_amen.flac"
+    out = tmp_path / "dog.wav"
+    assert main(["extract", str(mix), "--query", "a dog barking", "-o", str(out), "--checkpoint", str(tiny_model)]) == 0
+    info, ref = sf.info(str(out)), sf.info(str(mix))
+    assert (info.samplerate, info.frames) == (ref.samplerate, ref.frames)
+
+
+def test_extract_whole_file_mode_and_resampled_input(tiny_model, tmp_path):
+    wav = np.random.default_rng(0).standard_normal(22050).astype(np.float32) * 0.1
+    sf.write(tmp_path / "in.wav", wav, 22050)
+    assert main(["extract", str(tmp_path / "in.wav"), "-q", "noise", "-o", str(tmp_path / "o.flac"),
+                 "--checkpoint", str(tiny_model), "--chunk-seconds", "0"]) == 0
+    out, rate = sf.read(tmp_path / "o.flac")
+    assert rate == 22050 and out.shape == wav.shape
+
+
+def test_user_errors_are_one_line_with_exit_code_2(tiny_model, tmp_path, capsys):
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF1234WAVEfmt garbage")
+    assert main(["extract", str(corrupt), "-q", "x", "-o", str(tmp_path / "o.wav"), "--checkpoint", str(tiny_model)]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt.wav" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main(["extract", str(fixture_dir() / "loop_amen.flac"), "-q", "", "-o", str(tmp_path / "o.wav"),
+                 "--checkpoint", str(tiny_model)]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["extract", str(fixture_dir() / "loop_amen.flac"), "-q", "x", "-o", str(tmp_path / "o.wav"),
+                 "--checkpoint", str(tmp_path / "nothing")]) == 2
+    assert "model directory not found" in capsys.readouterr().err
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_train_command_runs_and_rejects_unknown_keys(tmp_path, capsys):
+    from pathlib import Path
+
+    setup = Path(__file__).resolve().parents[2] / "configs" / "setups" / "fixture.yaml"
+    assert main(["train", str(setup), "data.use=[ac]", "data.segment_seconds=0.5", "--run-dir", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "checkpoints" / "last" / "config.json").exists()
+    assert main(["train", str(setup), "train.stepz=3"]) == 2
+    assert "stepz" in capsys.readouterr().err

@@ -1,0 +1,86 @@
+"""Training end to end on the CC0 fixture with the tiny preset: runs, resumes exactly, survives a kill."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tqse.config import load_config
+from tqse.train.logging import read_metrics
+from tqse.train.loop import train
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+FIXTURE_SETUP = CONFIGS / "setups" / "fixture.yaml"
+
+
+def tiny_config(*overrides):
+    return load_config([FIXTURE_SETUP], ["data.use=[ac]", "train.batch_size=2", "data.segment_seconds=0.5",
+                                         "train.warmup_steps=2", "train.lr=1e-3", *overrides])
+
+
+def weights(run_dir):
+    return load_file(str(Path(run_dir) / "checkpoints" / "last" / "model.safetensors"))
+
+
+def test_training_writes_a_complete_run_directory(tmp_path):
+    run = train(tiny_config("train.steps=4", "train.checkpoint_every=2"), tmp_path / "run")
+    assert {p.name for p in run.iterdir()} >= {"config.yaml", "env.json", "metrics.jsonl", "checkpoints"}
+    metrics = read_metrics(run / "metrics.jsonl")
+    assert [m["step"] for m in metrics] == [1, 2, 3, 4]
+    assert all(k in metrics[0] for k in ("loss", "lr", "grad_norm", "steps_per_s"))
+    state = torch.load(run / "checkpoints" / "last" / "training_state.pt", weights_only=True)
+    assert state["step"] == 4
+    config = json.loads((run / "checkpoints" / "last" / "config.json").read_text())
+    assert config["model"] == "conformer" and config["encoder"]["name"] == "hash"
+
+
+def test_resumed_run_equals_an_uninterrupted_run(tmp_path):
+    straight = train(tiny_config("train.steps=6"), tmp_path / "straight")
+    config = tiny_config("train.steps=6", "train.checkpoint_every=3")
+    train(config, tmp_path / "resumed", stop_after=3)
+    assert torch.load(tmp_path / "resumed" / "checkpoints" / "last" / "training_state.pt", weights_only=True)["step"] == 3
+    train(config, tmp_path / "resumed")
+    a, b = weights(straight), weights(tmp_path / "resumed")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=1e-5)
+    assert [m["step"] for m in read_metrics(tmp_path / "resumed" / "metrics.jsonl")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_loss_decreases_on_real_audio(tmp_path):
+    run = train(tiny_config("train.steps=40", "train.batch_size=4", "train.log_every=10", "model.kwargs.dropout=0.0",
+                            "train.lr=3e-3"), tmp_path / "learn")
+    losses = [m["loss"] for m in read_metrics(run / "metrics.jsonl")]
+    assert losses[-1] < losses[0] - 1.0
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    run_dir = tmp_path / "killed"
+    code = (f"from tqse.cli import main; import sys; sys.exit(main(['train', {str(FIXTURE_SETUP)!r}, 'data.use=[ac]', "
+            f"'train.steps=400', 'train.batch_size=2', 'data.segment_seconds=0.5', 'train.checkpoint_every=2', "
+            f"'--run-dir', {str(run_dir)!r}]))")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = run_dir / "checkpoints" / "last" / "training_state.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (state.exists() and torch.load(state, weights_only=True)["step"] >= 4):
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    saved = torch.load(state, weights_only=True)["step"]
+    assert 4 <= saved < 400
+    config = tiny_config("train.steps=400", "train.checkpoint_every=2")
+    train(config, run_dir, stop_after=2)
+    assert torch.load(state, weights_only=True)["step"] == saved + 2
+    assert not list((run_dir / "checkpoints").glob(".last.*"))
+
+
+def test_diverging_loss_stops_with_a_clear_error(tmp_path):
+    with pytest.raises(FloatingPointError, match="loss"):
+        train(tiny_config("train.steps=30", "train.lr=1e6", "train.warmup_steps=1", "train.grad_clip=1e9"),
+              tmp_path / "nan")

@@ -1,0 +1,101 @@
+"""The built-in encoder: real MiniLM text tower + shipped audio tower, no user files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tqse.audio.io import load_audio
+from tqse.audio.resample import resample
+from tqse.data.manifest import read_clips
+from tqse.query import load_encoder
+from tqse.query.base import QueryEncoder
+from tqse.query.builtin import ASSET_DIR
+
+FIXTURE = ASSET_DIR.parent / "fixture" / "clips.jsonl"
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return load_encoder("builtin")
+
+
+def test_loads_without_files_and_names_its_weights(encoder):
+    assert isinstance(encoder, QueryEncoder)
+    assert encoder.name.startswith("builtin:") and len(encoder.name) > len("builtin:") + 8
+    config = json.loads((ASSET_DIR / "config.json").read_text())
+    assert encoder.dim == config["dim"] and encoder.sample_rate == config["sample_rate"]
+    assert (ASSET_DIR / "LICENSE.md").exists()
+
+
+def test_text_tower_is_the_real_minilm(encoder):
+    t = encoder.embed_text(["a dog barks loudly", "a dog is barking", "a train rings at night"])
+    assert torch.allclose(t.norm(dim=-1), torch.ones(3), atol=1e-5)
+    raw = encoder.text(["a dog barks loudly", "a dog is barking", "a train rings at night"])
+    assert raw.shape[-1] == 384
+    assert raw[0] @ raw[1] > raw[0] @ raw[2] + 0.2  # paraphrase closer than an unrelated caption
+
+
+def test_audio_is_deterministic_batched_and_resampled(encoder):
+    wav, sr = load_audio(FIXTURE.parent / "loop_amen.flac")
+    long = np.tile(wav, 5)[: 13 * sr]  # longer than the 10 s window: centre crop, never random
+    a1, a2 = encoder.embed_audio(long, sr), encoder.embed_audio(long, sr)
+    assert torch.equal(a1, a2)
+    other = load_audio(FIXTURE.parent / "perc_bell.flac", sr)[0][: len(wav)]
+    other = np.pad(other, (0, len(wav) - len(other)))
+    batch = encoder.embed_audio(np.stack([wav, other]), sr)
+    single = encoder.embed_audio(other, sr)
+    assert torch.allclose(batch[1], single[0], atol=1e-5)
+    at_48k = encoder.embed_audio(resample(wav, sr, 48000), 48000)  # same content at another rate
+    assert float(at_48k[0] @ batch[0]) > 0.98
+    assert not batch.requires_grad
+
+
+def test_stays_in_eval_mode_inside_a_training_loop(encoder):
+    wav = load_audio(FIXTURE.parent / "guit_em9.flac")[0]
+    before = encoder.embed_audio(wav, 32000)
+    encoder.train()
+    assert not any(m.training for m in encoder.modules())
+    assert torch.equal(encoder.embed_audio(wav, 32000), before)
+
+
+def test_features_path_equals_embed_audio_and_masks_matter(encoder):
+    wav = load_audio(FIXTURE.parent / "ambi_choir.flac")[0]
+    features = encoder.audio_features(wav, 32000)
+    assert features.shape[-1] == encoder.config["n_mels"]
+    assert torch.allclose(encoder.embed_features(features), encoder.embed_audio(wav, 32000), atol=1e-6)
+    masked = features.clone()
+    masked[:, 100:300] = features.min()
+    assert not torch.allclose(encoder.embed_features(masked), encoder.embed_features(features), atol=1e-3)
+
+
+def test_shipped_weights_align_audio_and_captions(encoder):
+    from tqse.query.gap import embed_clips, modality_gap
+
+    clips = read_clips(FIXTURE)
+    audio, text = embed_clips(encoder, clips)
+    gap = modality_gap(audio, text)
+    assert gap["paired_cos"] > gap["unpaired_cos"] + 0.1
+    assert gap["t2a_R@10"] > 10 / len(clips)  # better than chance
+
+
+def test_train_command_writes_a_loadable_encoder(tmp_path):
+    from tqse.query.builtin_train import TrainSettings, train_builtin
+
+    record = train_builtin(FIXTURE, tmp_path, TrainSettings(steps=3, batch_size=6, eval_every=3),
+                           config={"channels": [4, 8], "dim": 32})
+    assert set(record["training"]["metrics"]) == {"test"}
+    trained = load_encoder(str(tmp_path))
+    assert trained.dim == 32 and trained.name != load_encoder("builtin").name
+    assert torch.allclose(trained.embed_text(["a bell"]).norm(dim=-1), torch.ones(1), atol=1e-5)
+
+
+def test_missing_weights_fail_clearly(tmp_path):
+    from tqse.errors import CheckpointError
+
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="weights.safetensors"):
+        load_encoder("builtin", path=str(tmp_path))

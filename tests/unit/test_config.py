@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+
+from tqse.config import config_hash, load_config
+from tqse.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_defaults_are_the_papers_hyper_parameters():
+    config = load_config()
+    t = config.train
+    assert (t.lr, t.weight_decay, t.warmup_steps, t.constant_steps, t.decay_every, t.decay_factor, t.grad_clip,
+            t.batch_size) == (2e-4, 1e-2, 4000, 160000, 10000, 0.9, 5.0, 32)
+    assert (config.data.sample_rate, config.data.segment_seconds, config.data.snr_db) == (32000, 10.0, [-5.0, 5.0])
+    d = config.query.manipulation
+    assert (d.dropout.p_audio, d.dropout.p_text, d.noise.alpha_audio, d.noise.alpha_text) == \
+        ([0.75, 0.95], [0.25, 0.75], [1.5, 3.5], [1.0, 2.0])
+    assert (d.pca.dim, d.pca.fit_on, d.specaugment.time_width, d.specaugment.freq_width) == (16, 1000, 64, 2)
+
+
+def test_unknown_keys_and_bad_types_are_errors(tmp_path):
+    with pytest.raises(ConfigError, match="bogus"):
+        load_config([], ["query.manipulation.bogus=1"])
+    with pytest.raises(ConfigError):
+        load_config([], ["train.steps=many"])
+    (tmp_path / "x.yaml").write_text("train: {stepz: 3}\n")
+    with pytest.raises(ConfigError, match="stepz"):
+        load_config([tmp_path / "x.yaml"])
+    with pytest.raises(ConfigError, match="query mode"):
+        load_config([], ["query.mode=video"])
+
+
+def test_yaml_diffs_include_their_base_and_overrides_win(tmp_path):
+    (tmp_path / "base.yaml").write_text("train: {steps: 10, batch_size: 4}\n")
+    (tmp_path / "row.yaml").write_text("include: base.yaml\ntrain: {steps: 20}\n")
+    config = load_config([tmp_path / "row.yaml"], ["train.batch_size=8"])
+    assert (config.train.steps, config.train.batch_size) == (20, 8)
+    (tmp_path / "loop.yaml").write_text("include: loop.yaml\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config([tmp_path / "loop.yaml"])
+
+
+def test_every_table_row_is_a_short_diff_that_resolves():
+    rows = sorted((CONFIGS / "table1").glob("*.yaml"))
+    names = {p.stem for p in rows}
+    expected = {f"A{i}" for i in range(12)} | {f"V{i}" for i in range(9)} | {f"AV{i}" for i in range(6)}
+    assert names == expected
+    hashes = set()
+    for row in rows:
+        assert len(row.read_text().splitlines()) <= 6
+        config = load_config([CONFIGS / "setups" / "fixture.yaml", row])
+        hashes.add(config_hash(config))
+    assert len(hashes) == len(rows)  # no two rows are the same experiment
+
+
+def test_a9_is_audio_queries_with_dropout():
+    config = load_config([CONFIGS / "setups" / "fixture.yaml", CONFIGS / "table1" / "A9.yaml"])
+    assert config.query.mode == "audio" and config.query.manipulation.dropout.enabled
+    assert config.data.use == ["ac"] and not config.query.manipulation.noise.enabled
