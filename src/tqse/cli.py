@@ -15,6 +15,8 @@ import sys
 COMMAND_MODULES = [
     "tqse.commands.extract",
     "tqse.commands.train",
+    "tqse.commands.bench",
+    "tqse.commands.demo",
 ]
 
 
