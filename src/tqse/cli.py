@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "tqse.commands.train",
     "tqse.commands.bench",
     "tqse.commands.demo",
+    "tqse.commands.grid",
 ]
 
 

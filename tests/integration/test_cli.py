@@ -47,3 +47,24 @@ def test_train_command_runs_and_rejects_unknown_keys(tmp_path, capsys):
     assert (tmp_path / "r" / "checkpoints" / "last" / "config.json").exists()
     assert main(["train", str(setup), "train.stepz=3"]) == 2
     assert "stepz" in capsys.readouterr().err
+
+
+def test_grid_trains_rows_scores_them_and_writes_the_table(tmp_path, capsys):
+    from pathlib import Path
+
+    from tqse.data.fixed_mixtures import write_fixed_mixtures
+    from tqse.data.manifest import read_clips
+    from tqse.testing import fixture_manifest
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    mixtures = write_fixed_mixtures(read_clips(fixture_manifest(), split="test"), tmp_path / "mix", 3,
+                                    segment_seconds=1.0)
+    argv = ["grid", str(configs / "setups" / "fixture.yaml"), str(configs / "table1" / "A0.yaml"),
+            str(configs / "table1" / "A3.yaml"), "data.segment_seconds=0.5", "--eval", f"test={mixtures}",
+            "--query-field", "class_caption", "--out", str(tmp_path / "grid")]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "| A0 |" in table and "| A3 |" in table and "test-class_caption" in table
+    assert (tmp_path / "grid" / "grid_sdri.md").exists()
+    runs = sorted(p.name.split("-")[0] for p in (tmp_path / "grid").iterdir() if p.is_dir() and p.name != "mix")
+    assert runs == ["A0", "A3"]
