@@ -15,6 +15,9 @@ import sys
 COMMAND_MODULES = [
     "tqse.commands.extract",
     "tqse.commands.train",
+    "tqse.commands.evaluate",
+    "tqse.commands.prepare",
+    "tqse.commands.report",
     "tqse.commands.bench",
     "tqse.commands.demo",
     "tqse.commands.grid",

@@ -84,3 +84,16 @@ def test_diverging_loss_stops_with_a_clear_error(tmp_path):
     with pytest.raises(FloatingPointError, match="loss"):
         train(tiny_config("train.steps=30", "train.lr=1e6", "train.warmup_steps=1", "train.grad_clip=1e9"),
               tmp_path / "nan")
+
+
+def test_training_streams_from_tar_shards_and_resumes(tmp_path):
+    from tqse.data.manifest import read_clips
+    from tqse.data.shards import write_shards
+    from tqse.testing import fixture_manifest
+
+    write_shards(read_clips(fixture_manifest()), tmp_path / "shards", clips_per_shard=4)
+    index = next((tmp_path / "shards").glob("*.json"))
+    config = tiny_config(f"data.manifests.sh={index}", "data.use=[sh]", "train.steps=4", "data.workers=2")
+    run = train(config, tmp_path / "run", stop_after=2)
+    train(config, run)
+    assert [m["step"] for m in read_metrics(run / "metrics.jsonl")] == [1, 2, 3, 4]

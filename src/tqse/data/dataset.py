@@ -30,6 +30,24 @@ def class_caption(label: str) -> str:
     return f"this is the sound of {label}"
 
 
+def caption_for(clip: ClipRecord, rng: np.random.Generator, class_caption_datasets: set[str]) -> str:
+    """The text query of a training example: the class template for label-only datasets, else one of the
+    clip's captions at random ("" for audio-only clips)."""
+    if clip.dataset in class_caption_datasets:
+        return class_caption(clip.label) if clip.label else ""
+    return clip.captions[rng.integers(len(clip.captions))] if clip.captions else ""
+
+
+def fit_segment(wav: np.ndarray, segment: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``segment``-long crop; a shorter clip is placed at a random offset in zeros."""
+    if wav.shape[0] >= segment:
+        start = int(rng.integers(0, wav.shape[0] - segment + 1))
+        return wav[start:start + segment]
+    pad = segment - wav.shape[0]
+    left = int(rng.integers(0, pad + 1))
+    return np.pad(wav, (left, pad - left))
+
+
 @dataclass
 class MixingConfig:
     sample_rate: int = 32000
@@ -76,11 +94,6 @@ class MixtureDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:  # nominal: the index space is unbounded, samplers never rely on this
         return 2**62
 
-    def caption_of(self, clip: ClipRecord, rng: np.random.Generator) -> str:
-        if clip.dataset in self.class_caption_datasets:
-            return class_caption(clip.label) if clip.label else ""
-        return clip.captions[rng.integers(len(clip.captions))] if clip.captions else ""
-
     def _crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray:
         """A random ``segment``-long crop at the model rate; shorter clips are placed at a random offset
         in zeros (the paper's 10 s AudioCaps/VGGSound clips need no padding)."""
@@ -88,12 +101,7 @@ class MixtureDataset(torch.utils.data.Dataset):
         need = int(np.ceil(self.segment * clip.sample_rate / rate))
         start = int(rng.integers(0, max(clip.frames - need, 0) + 1))
         wav, _ = load_audio(clip.path, rate, offset=start, frames=need, allow_silent=True)
-        wav = wav[: self.segment]
-        if wav.shape[0] < self.segment:
-            pad = self.segment - wav.shape[0]
-            left = int(rng.integers(0, pad + 1))
-            wav = np.pad(wav, (left, pad - left))
-        return wav
+        return fit_segment(wav[: self.segment], self.segment, rng)
 
     def _audible_crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray:
         for _ in range(MAX_REDRAWS):
@@ -118,7 +126,7 @@ class MixtureDataset(torch.utils.data.Dataset):
         interferer = self._audible_crop(self.clips[self._draw_other(target_index, rng)], rng)
         snr = float(rng.uniform(*self.config.snr_db))
         mixture, target, _ = mix_at_snr(target, interferer, snr)
-        item = {"mixture": mixture, "target": target, "caption": self.caption_of(target_clip, rng),
+        item = {"mixture": mixture, "target": target, "caption": caption_for(target_clip, rng, self.class_caption_datasets),
                 "clip": target_index, "dataset": target_clip.dataset, "snr_db": snr}
         if self.config.with_mixup_partner:
             item["partner"] = self._audible_crop(self.clips[self._draw_other(target_index, rng)], rng)

@@ -103,11 +103,12 @@ def parse_clip(obj: dict[str, Any], base: Path, where: str, dataset: str | None 
 
 def read_clips(path: str | os.PathLike, dataset: str | None = None,
                split: str | None = None) -> list[ClipRecord]:
-    """Read a clip manifest; ``dataset`` overrides the per-line dataset name, ``split`` filters on it."""
+    """Read a clip manifest; ``dataset`` overrides the per-line dataset name, ``split`` keeps the lines of that
+    split (lines without a ``split`` field belong to every split: a plain list of clips is all training data)."""
     base = Path(path).resolve().parent
     clips = []
     for number, obj in iter_jsonl(path):
-        if split is not None and obj.get("split") != split:
+        if split is not None and obj.get("split", split) != split:
             continue
         clips.append(parse_clip(obj, base, f"{path}:{number}", dataset))
     if not clips:

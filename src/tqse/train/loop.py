@@ -211,7 +211,8 @@ def _cache_keys(provider: QueryProvider, clips, batch, config: RunConfig):
         return None
     from tqse.query.cache import audio_cache_key
 
-    return [audio_cache_key(clips[i], config.data.segment_seconds) for i in batch["clip"].tolist()]
+    records = batch.get("record") or [clips[i] for i in batch["clip"].tolist()]
+    return [audio_cache_key(record, config.data.segment_seconds) for record in records]
 
 
 def _validate(config, model, encoder, pca, device, step, metrics, run_dir, checkpoint, dist_info) -> None:

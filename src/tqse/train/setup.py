@@ -34,9 +34,20 @@ def resolve_manifest(value: str) -> str:
     return str(named[value]()) if value in named else value
 
 
+def training_sources(config: RunConfig) -> dict[str, str]:
+    """Dataset name -> clip manifest (``*.jsonl``) or shard index (``shards.json``) for this run."""
+    if not config.data.use:
+        return default_manifests()
+    return {name: resolve_manifest(config.data.manifests[name]) for name in config.data.use}
+
+
+def is_shard_index(path: str) -> bool:
+    return path.endswith(".json") and not path.endswith(".jsonl")
+
+
 def training_clips(config: RunConfig) -> list[ClipRecord]:
-    manifests = {name: resolve_manifest(config.data.manifests[name]) for name in config.data.use} \
-        if config.data.use else default_manifests()
+    """Clips of every manifest source (shard sources stream instead: see :func:`build_loader`)."""
+    manifests = {k: v for k, v in training_sources(config).items() if not is_shard_index(v)}
     clips: list[ClipRecord] = []
     for name, path in manifests.items():
         found = read_clips(path, dataset=name, split=config.data.split)
@@ -90,14 +101,34 @@ def build_training_model(config: RunConfig, query_dim: int) -> tuple[torch.nn.Mo
 
 def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_size: int, start_step: int,
                  needs_partner: bool) -> torch.utils.data.DataLoader:
+    """Map-style mixing over manifest clips, or stream mixing when the sources are shard indexes."""
     data = config.data
     mixing = MixingConfig(data.sample_rate, data.segment_seconds, tuple(data.snr_db), data.different_class,
                           with_mixup_partner=needs_partner)
+    loader_args = dict(num_workers=data.workers, collate_fn=collate, prefetch_factor=4 if data.workers else None)
+    shards = {k: v for k, v in training_sources(config).items() if is_shard_index(v)}
+    if shards:
+        return _stream_loader(config, shards, mixing, rank, world_size, start_step, len(clips), loader_args)
     dataset = MixtureDataset(clips, mixing, seed=config.train.seed, class_caption_datasets=data.class_caption_datasets)
     sampler = IndexSampler(config.train.batch_size, rank, world_size, start_step, config.train.steps)
-    return torch.utils.data.DataLoader(dataset, batch_size=sampler.local_batch, sampler=sampler,
-                                       num_workers=data.workers, collate_fn=collate,
-                                       persistent_workers=False, prefetch_factor=4 if data.workers else None)
+    return torch.utils.data.DataLoader(dataset, batch_size=sampler.local_batch, sampler=sampler, **loader_args)
+
+
+def _stream_loader(config: RunConfig, shards: dict[str, str], mixing: MixingConfig, rank: int, world_size: int,
+                   start_step: int, n_manifest_clips: int, loader_args: dict) -> torch.utils.data.DataLoader:
+    from tqse.data.shards import ShardStream
+    from tqse.data.stream_mixing import StreamMixtureDataset
+
+    if n_manifest_clips or len(shards) > 1:
+        raise ConfigError("train from one shard set at a time, not mixed with manifests "
+                          "(write all sources into one set with `tqse shards write`)")
+    local_batch = config.train.batch_size // world_size
+    stream = ShardStream(next(iter(shards.values())), seed=config.train.seed, sample_rate=config.data.sample_rate,
+                         shuffle_buffer=256, infinite=True, rank=rank, world_size=world_size)
+    stream.set_start(start_step, local_batch)
+    dataset = StreamMixtureDataset(stream, mixing, seed=config.train.seed,
+                                   class_caption_datasets=config.data.class_caption_datasets)
+    return torch.utils.data.DataLoader(dataset, batch_size=local_batch, **loader_args)
 
 
 def run_dir_for(config: RunConfig) -> Path:
