@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-import numpy as np
 import pytest
 
 from tqse.audio.io import save_audio
@@ -103,8 +102,9 @@ def test_audiosep_json_paths_relative_to_the_datafile(tmp_path):
                                                           {"wav": str(tmp_path / "nope.wav"), "caption": "gone"}]}))
     report = build_manifest(audiosep_json_candidates(tmp_path / "d.json"), tmp_path / "a.jsonl", dataset="wavcaps")
     assert report.kept == 1 and report.skipped["missing"] == 1
-    assert _lines(tmp_path / "a.jsonl")[0] == {"path": "wavs/x.wav", "caption": "a tone", "frames": 48000,
-                                               "sample_rate": 32000, "dataset": "wavcaps"}
+    assert _lines(tmp_path / "a.jsonl")[0] == {"path": "wavs/x.wav", "caption": "a tone", "split": "train",
+                                               "frames": 48000, "sample_rate": 32000, "dataset": "wavcaps"}
+    assert len(read_clips(tmp_path / "a.jsonl", split="train")) == 1  # what training keeps by default
     (tmp_path / "bad.json").write_text(json.dumps([{"wav": "x"}]))
     with pytest.raises(ManifestError, match="'data' list"):
         audiosep_json_candidates(tmp_path / "bad.json")

@@ -22,7 +22,7 @@ def shard_dir(tmp_path_factory):
 
 
 def _keys(stream):
-    return [record.path.rsplit("#", 1)[1] for record, _, _ in stream]
+    return (record.path.rsplit("#", 1)[1] for record, _, _ in stream)  # lazy: streams may be infinite
 
 
 def test_round_trip_keeps_audio_and_metadata(shard_dir):
@@ -51,7 +51,7 @@ def test_shard_order_is_deterministic_disjoint_and_complete():
 
 
 def test_ranks_read_disjoint_clips_covering_the_set(shard_dir):
-    keys = [_keys(ShardStream(shard_dir / INDEX_NAME, seed=1, rank=r, world_size=2)) for r in range(2)]
+    keys = [list(_keys(ShardStream(shard_dir / INDEX_NAME, seed=1, rank=r, world_size=2))) for r in range(2)]
     assert not set(keys[0]) & set(keys[1]) and len(keys[0]) + len(keys[1]) == 12
 
 

@@ -31,8 +31,11 @@ def _stems(audiocap_id: str, youtube_id: str, start: str) -> list[str]:
 
 
 def audiocaps_candidates(csv_path: str | os.PathLike, audio_dir: str | os.PathLike,
-                         split: str | None = None) -> list[dict[str, Any]]:
+                         split: str | None = "train") -> list[dict[str, Any]]:
     """Candidate rows for :func:`build_manifest` from one AudioCaps split CSV.
+
+    ``split`` is stored in every line (training keeps ``data.split``, default ``train``): pass ``val`` /
+    ``test`` for those CSVs.
 
     Clips whose audio file is not found keep a non-existent path and are counted as ``missing``.
     """

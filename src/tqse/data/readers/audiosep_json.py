@@ -17,8 +17,9 @@ from tqse.data.manifest import ManifestError
 
 
 def audiosep_json_candidates(json_path: str | os.PathLike,
-                             base: str | os.PathLike | None = None) -> list[dict[str, Any]]:
-    """Candidate rows for :func:`build_manifest` from one AudioSep datafile."""
+                             base: str | os.PathLike | None = None,
+                             split: str | None = "train") -> list[dict[str, Any]]:
+    """Candidate rows for :func:`build_manifest` from one AudioSep datafile (``split`` stored per line)."""
     json_path = Path(json_path)
     if not json_path.exists():
         raise ManifestError(f"{json_path}: datafile not found")
@@ -37,5 +38,7 @@ def audiosep_json_candidates(json_path: str | os.PathLike,
         row: dict[str, Any] = {"path": path}
         if item.get("caption"):
             row["caption"] = str(item["caption"])
+        if split:
+            row["split"] = split
         rows.append(row)
     return rows

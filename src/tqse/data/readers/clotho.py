@@ -19,8 +19,8 @@ from tqse.data.readers.common import read_csv_rows
 
 
 def clotho_candidates(csv_path: str | os.PathLike, audio_dir: str | os.PathLike,
-                      split: str | None = None) -> list[dict[str, Any]]:
-    """Candidate rows for :func:`build_manifest` from a Clotho captions CSV."""
+                      split: str | None = "train") -> list[dict[str, Any]]:
+    """Candidate rows for :func:`build_manifest` from a Clotho captions CSV (``split`` stored per line)."""
     rows: list[dict[str, Any]] = []
     header: list[str] | None = None
     for number, fields in read_csv_rows(csv_path, header=False):

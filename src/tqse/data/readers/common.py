@@ -198,8 +198,12 @@ def index_audio_files(root: str | os.PathLike, extensions: Iterable[str] = AUDIO
     return index
 
 
-def read_csv_rows(path: str | os.PathLike, *, header: bool = True) -> Iterator[tuple[int, list[str]]]:
-    """``(line_number, fields)`` of a CSV file; errors name the file. Blank lines are skipped."""
+def read_csv_rows(path: str | os.PathLike, *, header: bool = True,
+                  strip: bool = True) -> Iterator[tuple[int, list[str]]]:
+    """``(row_number, fields)`` of a CSV file; errors name the file. Blank lines are skipped.
+
+    ``strip=False`` keeps fields byte-exact (evaluation queries must match the reference code's text).
+    """
     import csv
 
     path = Path(path)
@@ -210,4 +214,4 @@ def read_csv_rows(path: str | os.PathLike, *, header: bool = True) -> Iterator[t
         for number, fields in enumerate(reader, 1):
             if (header and number == 1) or not any(x.strip() for x in fields):
                 continue
-            yield number, [x.strip() for x in fields]
+            yield number, [x.strip() for x in fields] if strip else fields

@@ -16,12 +16,13 @@ from tqse.data.readers.common import AUDIO_EXTENSIONS
 
 
 def folder_candidates(root: str | os.PathLike, *, extensions: Iterable[str] = AUDIO_EXTENSIONS,
-                      label_from_parent: bool = False) -> list[dict[str, Any]]:
+                      label_from_parent: bool = False, split: str | None = "train") -> list[dict[str, Any]]:
     """Candidate rows for every audio file under ``root``, sorted by path (deterministic order).
 
     Args:
         label_from_parent: use each file's parent folder name as its ``class`` (for class-labelled
             layouts such as ``dog/1.wav``); it enables different-class interferers in the mixer.
+        split: stored in every line (training keeps lines of ``data.split``, default ``train``).
     """
     root = Path(root)
     if not root.is_dir():
@@ -34,6 +35,8 @@ def folder_candidates(root: str | os.PathLike, *, extensions: Iterable[str] = AU
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in exts:
                 continue
             row: dict[str, Any] = {"path": os.path.join(folder, name)}
+            if split:
+                row["split"] = split
             if label_from_parent and Path(folder) != root:
                 row["class"] = Path(folder).name
             rows.append(row)
