@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "tqse.commands.evaluate",
     "tqse.commands.prepare",
     "tqse.commands.report",
+    "tqse.commands.convert",
     "tqse.commands.bench",
     "tqse.commands.demo",
     "tqse.commands.grid",

@@ -20,6 +20,8 @@ RECIPE_SEED = 1729
 RECIPE_VERSION = 1
 REF_PATH = Path(__file__).parent.parent / "fixtures" / "audiosep_resunet_ref.npz"
 REF_LENGTH = 32000 + 117  # 1 s and an odd tail: exercises time padding to 32 frames and iSTFT `length`
+TRAIN_LENGTH = 16000 + 33  # training-mode (batch statistics) reference
+TRACKED_STATS = ("base.bn0.running_var", "base.decoder_block6.conv_block2.bn2.running_mean")
 
 
 def recipe_tensor(key: str, like: torch.Tensor) -> torch.Tensor:
@@ -126,6 +128,19 @@ def test_output_matches_audiosep_code(model, reference):
     assert err < 1e-5, f"max |ours - AudioSep| = {err:.3g}"
 
 
+def test_training_mode_matches_audiosep_code(reference):
+    """Batch-statistics BatchNorm (bn0 over frequency bins, padded frames included) and momentum 0.01."""
+    net = ResUNet30()
+    net.load_state_dict(recipe_state(net), strict=True)
+    wav, query = recipe_inputs(TRAIN_LENGTH)
+    with torch.no_grad():
+        out = net.train()(wav, query)
+    err = (out - torch.from_numpy(reference["train_output"])).abs().max().item()
+    assert err < 2e-5, f"max |ours - AudioSep| in training mode = {err:.3g}"  # measured 2.1e-6
+    for key in TRACKED_STATS:
+        np.testing.assert_allclose(net.state_dict()[key].numpy(), reference[f"after_{key}"], rtol=1e-5, atol=1e-6)
+
+
 def test_parameter_counts_match_audiosep():
     full, lean = ResUNet30(), ResUNet30(drop_unused_film=True)
     assert count_parameters(full) == TRAINABLE_PARAMETERS[False] == 26_447_941  # AudioSep's own count
@@ -208,6 +223,12 @@ def test_convert_lightning_checkpoint(model, reference, tmp_path):
     wav, query = short_inputs()
     with torch.no_grad():
         assert torch.equal(loaded(wav, query), model(wav, query))
+        expected = model(wav[:1], query[:1])[0].numpy()
+    from tqse.api import Extractor
+
+    extractor = Extractor.from_pretrained(out_dir, device="cpu")  # no CLAP needed for an embedding query
+    out = extractor.extract(wav[0].numpy(), 32000, embedding=query[0].numpy(), chunk_seconds=0)
+    np.testing.assert_allclose(out, expected, atol=1e-6, rtol=0)
 
 
 def test_convert_cli_with_lean_variant(model, reference, tmp_path):
@@ -243,6 +264,17 @@ def test_convert_reports_missing_and_unexpected_keys(reference, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_checkpoint_layouts_reduce_to_the_separator_state():
+    from tqse.models.convert import resunet_state
+
+    w = torch.zeros(1)
+    lightning = {"state_dict": {"ss_model.base.bn0.weight": w, "query_encoder.model.x": w}, "epoch": 1}
+    hub_export = {"ss_model.base.bn0.weight": w, "query_encoder.model.x": w}
+    bare = {"base.bn0.weight": w}
+    for raw in (lightning, hub_export, bare):
+        assert list(resunet_state(raw)) == ["base.bn0.weight"]
+
+
 def test_convert_rejects_files_without_audiosep_weights(tmp_path):
     torch.save({"state_dict": {"encoder.weight": torch.zeros(2)}}, tmp_path / "other.ckpt")
     with pytest.raises(CheckpointError, match="no AudioSep ResUNet30 weights"):
@@ -255,7 +287,7 @@ def test_convert_rejects_files_without_audiosep_weights(tmp_path):
 
 
 def make_reference(audiosep_dir: str, out_path: str = str(REF_PATH)) -> None:  # pragma: no cover
-    """Regenerate the fixture with AudioSep's own code (not run by the tests; needs network-free extras).
+    """Regenerate the fixture with AudioSep's own code (never run by the test suite).
 
     Run from a throw-away venv outside this repo that has torch, numpy and ``torchlibrosa==0.1.0`` (+ librosa,
     which torchlibrosa imports), with ``audiosep_dir`` a checkout of github.com/Audio-AGI/AudioSep (944583f):
@@ -273,8 +305,12 @@ def make_reference(audiosep_dir: str, out_path: str = str(REF_PATH)) -> None:  #
     wav, query = recipe_inputs()
     with torch.no_grad():
         out = theirs({"mixture": wav[:, None], "condition": query})["waveform"][:, 0]
+        wav, query = recipe_inputs(TRAIN_LENGTH)
+        train_out = theirs.train()({"mixture": wav[:, None], "condition": query})["waveform"][:, 0]
+    after = {f"after_{k}": theirs.state_dict()[k].numpy() for k in TRACKED_STATS}  # momentum-0.01 updates
     keys = sorted(state)
-    np.savez_compressed(out_path, output=out.numpy().astype(np.float32), recipe_version=np.int64(RECIPE_VERSION),
-                        length=np.int64(wav.shape[-1]), audiosep_commit=np.str_("944583f"),
+    np.savez_compressed(out_path, output=out.numpy().astype(np.float32), train_output=train_out.numpy(), **after,
+                        recipe_version=np.int64(RECIPE_VERSION),
+                        length=np.int64(REF_LENGTH), audiosep_commit=np.str_("944583f"),
                         torchlibrosa=np.str_("0.1.0"), torch=np.str_(torch.__version__), keys=np.array(keys),
                         shapes=np.array([",".join(map(str, state[k].shape)) for k in keys]))

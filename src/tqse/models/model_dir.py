@@ -44,6 +44,7 @@ def save_model_dir(out_dir: str | os.PathLike, config: dict[str, Any], state_dic
     tmp.mkdir(parents=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     save_file(tensors, str(tmp / WEIGHTS_NAME))
+    os.chmod(tmp / WEIGHTS_NAME, 0o644)  # safetensors creates it private; a model dir is meant to be shared
     (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     for name, text in (extra_files or {}).items():
         (tmp / name).write_text(text)
