@@ -43,7 +43,13 @@ def test_mixtures(clips_manifest: Path, out_dir: Path, sample_rate: int) -> Path
 
 
 def run_demo(out_dir: str | Path, steps: int = 300, preset: str = "small", encoder: str = "builtin",
-             sample_rate: int = 16000, install: bool = True) -> dict:
+             sample_rate: int = 16000, install: bool = True, tier: str | None = "default") -> dict:
+    """Train, score and install the demo model.
+
+    Args:
+        tier: built-in corpus tier to build (if needed) and train on; ``None`` = the default data as found
+            (a built corpus, else the committed 12-clip fixture).
+    """
     from tqse.api import Extractor
     from tqse.audio.io import load_audio, save_audio
     from tqse.data.defaults import default_training_manifest
@@ -52,7 +58,12 @@ def run_demo(out_dir: str | Path, steps: int = 300, preset: str = "small", encod
     from tqse.train.loop import train
 
     out_dir = Path(out_dir)
-    manifest = Path(default_training_manifest())
+    if tier is not None:
+        from tqse.data.corpus import ensure_corpus
+
+        manifest = Path(ensure_corpus(tier))
+    else:
+        manifest = Path(default_training_manifest())
     config = load_config([], demo_overrides(str(manifest), encoder, preset, steps, sample_rate, out_dir))
     run_dir = train(config, run_dir=out_dir / "run")
     model_dir = run_dir / "checkpoints" / "last"
