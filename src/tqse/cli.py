@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "tqse.commands.prepare",
     "tqse.commands.report",
     "tqse.commands.convert",
+    "tqse.commands.corpus",
     "tqse.commands.bench",
     "tqse.commands.demo",
     "tqse.commands.grid",

@@ -32,6 +32,9 @@ class DataConfig:
     segment_seconds: float = 10.0
     snr_db: list[float] = field(default_factory=lambda: [-5.0, 5.0])
     different_class: bool = True
+    # Probability of band-limiting each source (built-in corpus: hides the empty top band of 8-22 kHz
+    # originals, so a model cannot tell classes apart by bandwidth). 0 = off, as in the paper.
+    random_lowpass: float = 0.0
     workers: int = 2
 
 

@@ -75,3 +75,13 @@ def test_worker_processes_give_the_same_batches_as_the_main_process(dataset):
 
     for a, b in zip(batches(0), batches(2)):
         torch.testing.assert_close(a, b)
+
+
+def test_random_lowpass_band_limits_some_sources(fixture_clips):
+    config = MixingConfig(sample_rate=32000, segment_seconds=1.0, random_lowpass=1.0)
+    item = MixtureDataset(fixture_clips, config, seed=3)[0]
+    spectrum = np.abs(np.fft.rfft(item["target"]))
+    top = spectrum[int(len(spectrum) * 15 / 16):].sum() / spectrum.sum()
+    assert top < 1e-3  # nothing left near 16 kHz
+    plain = MixtureDataset(fixture_clips, MixingConfig(sample_rate=32000, segment_seconds=1.0), seed=3)[0]
+    assert not np.allclose(plain["target"], item["target"])

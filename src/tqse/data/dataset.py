@@ -55,6 +55,7 @@ class MixingConfig:
     snr_db: tuple[float, float] = (-5.0, 5.0)
     different_class: bool = True
     with_mixup_partner: bool = False  # also return a third clip for the paper's mixup query augmentation
+    random_lowpass: float = 0.0  # probability of band-limiting each source (see tqse.data.corpus.clips)
 
 
 class MixtureDataset(torch.utils.data.Dataset):
@@ -106,6 +107,10 @@ class MixtureDataset(torch.utils.data.Dataset):
     def _audible_crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray:
         for _ in range(MAX_REDRAWS):
             wav = self._crop(clip, rng)
+            if self.config.random_lowpass:
+                from tqse.data.corpus.clips import random_lowpass
+
+                wav = random_lowpass(wav, rng, self.config.random_lowpass, self.config.sample_rate)
             if np.abs(wav).max() >= SILENT_PEAK:
                 return wav
         raise AudioError(f"{clip.path}: no audible {self.config.segment_seconds:g} s crop in {MAX_REDRAWS} tries")

@@ -221,7 +221,7 @@ def _validate(config, model, encoder, pca, device, step, metrics, run_dir, check
         return
     from tqse.eval.quick import score_mixtures
 
-    summary = score_mixtures(model, encoder, config.eval.manifest, config.data.sample_rate, device,
+    summary = score_mixtures(model, encoder, setup.resolve_manifest(config.eval.manifest), config.data.sample_rate, device,
                              query_field=config.eval.query_field, limit=config.eval.max_mixtures, transform=pca)
     metrics.log(step, **{f"val_{k}": v for k, v in summary.items()})
     best_file = run_dir / "checkpoints" / "best.json"

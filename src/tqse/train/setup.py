@@ -25,13 +25,22 @@ def default_manifests() -> dict[str, str]:
 
 
 def resolve_manifest(value: str) -> str:
-    """A manifest path, or a named built-in source: ``builtin`` (the default data) or ``fixture`` (the
-    committed CC0 clips)."""
+    """A manifest path, or a named built-in source: ``builtin`` (the default data's clips), ``builtin:val``
+    / ``builtin:test`` / ``builtin:ood`` (its fixed mixtures) or ``fixture`` (the committed CC0 clips)."""
     from tqse.data.defaults import default_training_manifest
     from tqse.testing import fixture_manifest
 
-    named = {"builtin": default_training_manifest, "fixture": fixture_manifest}
-    return str(named[value]()) if value in named else value
+    if value == "fixture":
+        return str(fixture_manifest())
+    if value == "builtin":
+        return str(default_training_manifest())
+    if value.startswith("builtin:"):
+        mixtures = Path(default_training_manifest()).parent / "mixtures" / f"{value.split(':', 1)[1]}.jsonl"
+        if not mixtures.exists():
+            raise ConfigError(f"{value}: the built-in data has no {mixtures.name} (build the corpus: "
+                              "`tqse corpus build --tier default`)")
+        return str(mixtures)
+    return value
 
 
 def training_sources(config: RunConfig) -> dict[str, str]:
@@ -104,7 +113,7 @@ def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_si
     """Map-style mixing over manifest clips, or stream mixing when the sources are shard indexes."""
     data = config.data
     mixing = MixingConfig(data.sample_rate, data.segment_seconds, tuple(data.snr_db), data.different_class,
-                          with_mixup_partner=needs_partner)
+                          with_mixup_partner=needs_partner, random_lowpass=data.random_lowpass)
     loader_args = dict(num_workers=data.workers, collate_fn=collate, prefetch_factor=4 if data.workers else None)
     shards = {k: v for k, v in training_sources(config).items() if is_shard_index(v)}
     if shards:
