@@ -86,7 +86,8 @@ def test_rejects_missing_and_unexpected_keys(tiny_clap, roberta_tokenizer_dir, t
 def test_rejects_a_tokenizer_without_vocabulary(laion_pt, tmp_path):
     import json
 
-    (tmp_path / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}))
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    (tmp_path / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(specials)}))
     (tmp_path / "merges.txt").write_text("#version: 0.2\n")
     with pytest.raises(CheckpointError, match="lost its vocabulary"):
         LaionClapEncoder(laion_pt, tokenizer=tmp_path, text_heads=2)

