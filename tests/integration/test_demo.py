@@ -34,3 +34,19 @@ def test_default_data_is_a_built_corpus_else_the_fixture(tmp_path, monkeypatch):
     assert default_training_manifest() == fixture_manifest()  # a half-built corpus is not used
     (corpus / "state.json").write_text(json.dumps({"stages": {"done": True}}))
     assert default_training_manifest() == corpus / "clips.jsonl"
+
+
+def test_eval_defaults_to_the_built_corpus_mixtures(tmp_path, monkeypatch, tiny_model, capsys):
+    from tqse.data.fixed_mixtures import write_fixed_mixtures
+    from tqse.data.manifest import read_clips
+    from tqse.testing import fixture_manifest
+
+    monkeypatch.setenv("TQSE_DATA", str(tmp_path))
+    assert main(["eval", "--checkpoint", str(tiny_model), "--out", str(tmp_path / "e")]) == 2
+    assert "nothing to evaluate" in capsys.readouterr().err
+    corpus = tmp_path / "tiny"
+    write_fixed_mixtures(read_clips(fixture_manifest(), split="test"), corpus / "mixtures", 2, segment_seconds=1.0)
+    (corpus / "clips.jsonl").write_text("")
+    (corpus / "state.json").write_text(json.dumps({"stages": {"done": True}}))
+    assert main(["eval", "--checkpoint", str(tiny_model), "--out", str(tmp_path / "e"), "--no-progress"]) == 0
+    assert (tmp_path / "e" / "test.json").exists() and not (tmp_path / "e" / "ood.json").exists()

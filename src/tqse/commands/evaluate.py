@@ -23,7 +23,9 @@ def register(subparsers) -> None:
     p.add_argument("--benchmark", nargs="+", choices=[*BENCHMARKS, "all"], default=[],
                    help="AudioSep benchmark(s); needs --root")
     p.add_argument("--root", help="AudioSep checkout (or its evaluation/ folder) with metadata/ and data/")
-    p.add_argument("--manifest", nargs="+", default=[], help="fixed-mixture manifest(s) (JSONL)")
+    p.add_argument("--manifest", nargs="+", default=[],
+                   help="fixed-mixture manifest(s) (JSONL), or builtin:val|test|ood (default with no "
+                        "--benchmark: the built-in corpus' test and ood mixtures)")
     p.add_argument("--query-field", help="manifests: caption | class_caption (default caption); "
                                          "AudioCaps benchmark: caption | labels")
     p.add_argument("--out", help="output folder (default: eval/<checkpoint name>)")
@@ -48,14 +50,23 @@ def _sets(args: argparse.Namespace) -> list[tuple[str, list, str, int]]:
     names = list(protocols.BENCHMARKS) if "all" in args.benchmark else list(dict.fromkeys(args.benchmark))
     if names and not args.root:
         raise ConfigError("--benchmark needs --root (the folder holding AudioSep's metadata/ and data/)")
-    if not names and not args.manifest:
-        raise ConfigError("nothing to evaluate: give --benchmark NAME --root DIR and/or --manifest FILE")
+    manifests = list(args.manifest)
+    if not names and not manifests:
+        # The built-in default: the corpus' fixed test and out-of-domain mixtures.
+        from tqse.data.defaults import built_corpus_mixtures
+
+        manifests = built_corpus_mixtures(("test", "ood"))
+        if not manifests:
+            raise ConfigError("nothing to evaluate: give --benchmark NAME --root DIR and/or --manifest FILE "
+                              "(or build the corpus, `tqse corpus build`, to score on its test mixtures)")
     sets = []
     for name in names:
         field = args.query_field if name == "audiocaps" else None
         sets.append((name, protocols.load_benchmark(name, args.root, field),
                      protocols.AGGREGATION.get(name, "mean"), protocols.EVAL_SAMPLE_RATE))
-    for manifest in args.manifest:
+    from tqse.train.setup import resolve_manifest
+
+    for manifest in map(resolve_manifest, manifests):
         items = protocols.manifest_items(manifest, args.query_field or "caption")
         sets.append((Path(manifest).stem, items, "mean", audio_info(items[0].mixture).sample_rate))
     for name, items, *_ in sets:

@@ -32,3 +32,13 @@ def default_training_manifest() -> Path:
     log.warning("no built-in corpus found: using the 12-clip CC0 fixture (build the corpus with "
                 "`tqse corpus build --tier default`)")
     return fixture_manifest()
+
+
+def built_corpus_mixtures(splits: tuple[str, ...]) -> list[str]:
+    """Fixed-mixture manifests of the built corpus (the largest tier built), for the given splits."""
+    for tier in ("full", "default", "tiny"):
+        manifest = built_corpus(tier)
+        if manifest is not None:
+            found = [manifest.parent / "mixtures" / f"{split}.jsonl" for split in splits]
+            return [str(path) for path in found if path.exists()]
+    return []
