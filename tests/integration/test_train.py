@@ -97,3 +97,9 @@ def test_training_streams_from_tar_shards_and_resumes(tmp_path):
     run = train(config, tmp_path / "run", stop_after=2)
     train(config, run)
     assert [m["step"] for m in read_metrics(run / "metrics.jsonl")] == [1, 2, 3, 4]
+
+
+def test_tensorboard_logging_is_optional_and_writes_events(tmp_path):
+    pytest.importorskip("tensorboard")
+    run = train(tiny_config("train.steps=2", "train.tensorboard=true"), tmp_path / "tb")
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
