@@ -34,15 +34,6 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def encoder_from_config(spec: dict[str, Any]):
-    """Build the query encoder a model config names (``{"name", "path", "kwargs"}``)."""
-    from tqse.query import registry
-
-    if hasattr(registry, "encoder_from_config"):
-        return registry.encoder_from_config(spec)
-    return registry.load_encoder(spec["name"], path=spec.get("path"), **spec.get("kwargs", {}))
-
-
 class Extractor:
     """Separator + query encoder, ready to extract.
 
@@ -72,6 +63,8 @@ class Extractor:
     @property
     def encoder(self):
         if self._encoder is None:  # built on first use: an embedding-only caller never needs CLAP weights
+            from tqse.query.registry import encoder_from_config
+
             self._encoder = encoder_from_config(self.config["encoder"])
             if isinstance(self._encoder, torch.nn.Module):
                 self._encoder.to(self.device)
