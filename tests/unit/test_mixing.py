@@ -85,3 +85,18 @@ def test_random_lowpass_band_limits_some_sources(fixture_clips):
     assert top < 1e-3  # nothing left near 16 kHz
     plain = MixtureDataset(fixture_clips, MixingConfig(sample_rate=32000, segment_seconds=1.0), seed=3)[0]
     assert not np.allclose(plain["target"], item["target"])
+
+
+def test_a_silent_clip_is_skipped_not_fatal(fixture_clips, tmp_path):
+    """A mostly silent file in a large manifest once stopped a run with 'no audible crop'."""
+    import soundfile as sf
+
+    from tqse.data.manifest import ClipRecord
+
+    sf.write(tmp_path / "silent.flac", np.zeros(32000, np.float32), 32000)
+    silent = ClipRecord(str(tmp_path / "silent.flac"), label="silence")
+    clips = [silent] * 20 + list(fixture_clips)
+    dataset = MixtureDataset(clips, MixingConfig(sample_rate=32000, segment_seconds=0.5), seed=0)
+    for index in range(10):
+        item = dataset[index]
+        assert np.abs(item["target"]).max() > 1e-4 and clips[item["clip"]] is not silent

@@ -77,6 +77,7 @@ class MixtureDataset(torch.utils.data.Dataset):
         self.clips, self.config, self.seed = list(clips), config, seed
         self.class_caption_datasets = set(class_caption_datasets)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
+        self._warned: set[str] = set()
         self._fill_headers()
         labels = [c.label for c in self.clips]
         self._by_label: dict[str, np.ndarray] = {}
@@ -104,7 +105,9 @@ class MixtureDataset(torch.utils.data.Dataset):
         wav, _ = load_audio(clip.path, rate, offset=start, frames=need, allow_silent=True)
         return fit_segment(wav[: self.segment], self.segment, rng)
 
-    def _audible_crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray:
+    def _audible_crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray | None:
+        """A crop with signal in it, or None after ``MAX_REDRAWS`` silent tries (the caller draws another
+        clip: one mostly silent file must not stop a long run)."""
         for _ in range(MAX_REDRAWS):
             wav = self._crop(clip, rng)
             if self.config.random_lowpass:
@@ -113,7 +116,21 @@ class MixtureDataset(torch.utils.data.Dataset):
                 wav = random_lowpass(wav, rng, self.config.random_lowpass, self.config.sample_rate)
             if np.abs(wav).max() >= SILENT_PEAK:
                 return wav
-        raise AudioError(f"{clip.path}: no audible {self.config.segment_seconds:g} s crop in {MAX_REDRAWS} tries")
+        if clip.path not in self._warned:
+            self._warned.add(clip.path)
+            log.warning("%s: no audible %g s crop in %d tries; drawing another clip", clip.path,
+                        self.config.segment_seconds, MAX_REDRAWS)
+        return None
+
+    def _draw_audible(self, rng: np.random.Generator, other_than: int | None = None) -> tuple[int, np.ndarray]:
+        """(clip index, audible crop) of a random clip (of another class than ``other_than``, if set)."""
+        for _ in range(MAX_REDRAWS):
+            index = int(rng.integers(len(self.clips))) if other_than is None else self._draw_other(other_than, rng)
+            wav = self._audible_crop(self.clips[index], rng)
+            if wav is not None:
+                return index, wav
+        raise AudioError(f"{MAX_REDRAWS} clips in a row had no audible {self.config.segment_seconds:g} s crop "
+                         f"(last: {self.clips[index].path}): check the manifest")
 
     def _draw_other(self, target_index: int, rng: np.random.Generator) -> int:
         label = self.clips[target_index].label
@@ -125,16 +142,15 @@ class MixtureDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng([self.seed, int(index)])
-        target_index = int(rng.integers(len(self.clips)))
+        target_index, target = self._draw_audible(rng)
         target_clip = self.clips[target_index]
-        target = self._audible_crop(target_clip, rng)
-        interferer = self._audible_crop(self.clips[self._draw_other(target_index, rng)], rng)
+        interferer = self._draw_audible(rng, other_than=target_index)[1]
         snr = float(rng.uniform(*self.config.snr_db))
         mixture, target, _ = mix_at_snr(target, interferer, snr)
         item = {"mixture": mixture, "target": target, "caption": caption_for(target_clip, rng, self.class_caption_datasets),
                 "clip": target_index, "dataset": target_clip.dataset, "snr_db": snr}
         if self.config.with_mixup_partner:
-            item["partner"] = self._audible_crop(self.clips[self._draw_other(target_index, rng)], rng)
+            item["partner"] = self._draw_audible(rng, other_than=target_index)[1]
         return item
 
 
