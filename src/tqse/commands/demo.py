@@ -9,7 +9,7 @@ import json
 def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="train a small model on the built-in data, score it, extract an example")
     p.add_argument("--out", default="runs/demo", help="output folder (resumes if it exists)")
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--preset", default="small", help="tiny, small or paper")
     p.add_argument("--encoder", default="builtin", help="query encoder (builtin needs no files)")
     p.add_argument("--sample-rate", type=int, default=16000, help="model rate (the paper: 32000)")
