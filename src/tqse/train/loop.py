@@ -46,8 +46,12 @@ def autocast_context(precision: str, device: torch.device):
     return torch.autocast(device.type, dtype=dtype), scaler
 
 
-def pick_device(config: RunConfig, dist_info: DistInfo) -> torch.device:
-    name = config.train.device or ("cuda" if torch.cuda.is_available() else "cpu")
+def requested_device(config: RunConfig) -> str:
+    return config.train.device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pick_device(name: str, dist_info: DistInfo) -> torch.device:
+    """The device of this rank: plain ``cuda`` means the rank's local GPU."""
     if name == "cuda":
         name = f"cuda:{dist_info.local_rank}"
     device = torch.device(name)
@@ -63,9 +67,9 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         encoder: an already loaded query encoder (tests and grids reuse one); default: ``config.query.encoder``.
         stop_after: stop after this many steps in this call (the run stays resumable), e.g. for time budgets.
     """
-    device_type = "cuda" if (config.train.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda") else "cpu"
-    dist_info = init_distributed(device_type)
-    device = pick_device(config, dist_info)
+    requested = requested_device(config)
+    dist_info = init_distributed(torch.device(requested).type)
+    device = pick_device(requested, dist_info)
     run_dir = Path(run_dir) if run_dir else setup.run_dir_for(config)
     last_dir = run_dir / "checkpoints" / "last"
     if dist_info.is_main:
