@@ -103,3 +103,15 @@ def test_tensorboard_logging_is_optional_and_writes_events(tmp_path):
     pytest.importorskip("tensorboard")
     run = train(tiny_config("train.steps=2", "train.tensorboard=true"), tmp_path / "tb")
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_a_save_killed_half_way_leaves_nothing_behind(tmp_path):
+    from tqse.models.model_dir import recover_interrupted
+
+    last = tmp_path / "checkpoints" / "last"
+    (tmp_path / "checkpoints" / ".last.tmp123").mkdir(parents=True)  # killed while writing
+    (tmp_path / "checkpoints" / ".last.old456").mkdir()  # killed between the two renames
+    (tmp_path / "checkpoints" / ".last.old456" / "config.json").write_text("{}")
+    assert recover_interrupted(last) == last
+    assert (last / "config.json").exists()
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["last"]

@@ -59,8 +59,12 @@ def save_model_dir(out_dir: str | os.PathLike, config: dict[str, Any], state_dic
 
 
 def recover_interrupted(out_dir: str | os.PathLike) -> Path | None:
-    """If a save was killed between its two renames, put the previous folder back; return the folder."""
+    """Clean up after a killed save: delete half-written temporary folders and, if the kill fell between
+    the two renames, put the previous folder back. Returns the folder, or None if there is none."""
     out_dir = Path(out_dir)
+    if out_dir.parent.exists():
+        for partial in out_dir.parent.glob(f".{out_dir.name}.tmp*"):
+            shutil.rmtree(partial, ignore_errors=True)
     if out_dir.exists():
         return out_dir
     leftovers = sorted(out_dir.parent.glob(f".{out_dir.name}.old*")) if out_dir.parent.exists() else []
