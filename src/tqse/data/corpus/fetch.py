@@ -201,6 +201,15 @@ def load_cached(cache: Path, package: str) -> list[PackageFiles]:
     return out
 
 
+def _fall_back(problem: str, cached: list[PackageFiles]) -> PackageFiles | None:
+    """The newest cached version of a package apt cannot give us now (with a warning), else None (skipped)."""
+    if cached:
+        log.warning("%s; using cached version %s", problem, cached[-1].version)
+        return cached[-1]
+    log.warning("%s and not cached; skipped", problem)
+    return None
+
+
 def fetch_package(package: str, cache: str | os.PathLike, select: Select, *,
                   zip_select: Select | None = None) -> PackageFiles | None:
     """Make sure the selected files of the apt candidate version of ``package`` are extracted in ``cache``.
@@ -221,11 +230,7 @@ def fetch_package(package: str, cache: str | os.PathLike, select: Select, *,
         _CANDIDATES.pop(package, None)
         version = candidate_version(package)
     if version is None:
-        if cached:
-            log.warning("%s: not available from apt; using cached version %s", package, cached[-1].version)
-            return cached[-1]
-        log.warning("%s: not available from apt and not cached; skipped", package)
-        return None
+        return _fall_back(f"{package}: not available from apt", cached)
     for entry in cached:
         if entry.version == version:
             return entry
@@ -237,11 +242,7 @@ def fetch_package(package: str, cache: str | os.PathLike, select: Select, *,
     try:
         deb = _download(package, version, cache / "debs")
     except FetchError as err:
-        if cached:
-            log.warning("%s; using cached version %s", err, cached[-1].version)
-            return cached[-1]
-        log.warning("%s; skipped", err)
-        return None
+        return _fall_back(str(err), cached)
     files = _extract(deb, package, select, zip_select, root / "files")
     copyright_file = root / "files" / f"usr/share/doc/{package}/copyright"
     text = copyright_file.read_text(errors="replace") if copyright_file.exists() else ""
