@@ -18,12 +18,13 @@ log = logging.getLogger(__name__)
 
 
 def _encoder_for(config, cache: dict):
-    from tqse.query.registry import load_encoder
+    from tqse.query.registry import encoder_from_config
+    from tqse.train.setup import encoder_spec
 
-    spec = config.query.encoder
-    key = json.dumps([spec.name, spec.path, dict(spec.kwargs)], sort_keys=True)
+    spec = encoder_spec(config)
+    key = json.dumps(spec, sort_keys=True)
     if key not in cache:
-        cache[key] = load_encoder(spec.name, path=spec.path, **spec.kwargs)
+        cache[key] = encoder_from_config(spec)
     return cache[key]
 
 

@@ -21,7 +21,7 @@ from tqse.config import RunConfig, to_yaml
 from tqse.losses import neg_si_sdr
 from tqse.models.model_dir import model_config, recover_interrupted
 from tqse.query.provider import QueryProvider
-from tqse.query.registry import load_encoder
+from tqse.query.registry import encoder_from_config
 from tqse.train import setup
 from tqse.train.checkpoint import load_training_state, save_checkpoint, set_rng_state
 from tqse.train.distributed import DistInfo, all_reduce_mean, barrier, init_distributed, shutdown
@@ -82,8 +82,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     torch.manual_seed(config.train.seed)
     clips = setup.training_clips(config)
     if encoder is None:
-        spec = config.query.encoder
-        encoder = load_encoder(spec.name, path=spec.path, **spec.kwargs)
+        encoder = encoder_from_config(setup.encoder_spec(config))
     encoder = encoder.to(device) if isinstance(encoder, torch.nn.Module) else encoder
     pca = setup.fit_pca(encoder, clips, config)
     query_dim = pca.out_dim if pca is not None else encoder.dim
@@ -109,9 +108,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
                             run_dir / "tensorboard" if config.train.tensorboard and dist_info.is_main else None) \
         if dist_info.is_main else None
     autocast, scaler = autocast_context(config.train.precision, device)
-    encoder_spec = {"name": config.query.encoder.name, "path": config.query.encoder.path,
-                    "kwargs": dict(config.query.encoder.kwargs)}
-    spec = model_config(model_name, model_kwargs, config.data.sample_rate, encoder_spec,
+    spec = model_config(model_name, model_kwargs, config.data.sample_rate, setup.encoder_spec(config),
                         trained_with=_trained_with(config))
     if pca is not None:
         spec["query_transform"] = {"kind": "pca_inv" if pca.inverse else "pca", "dim": pca.components.shape[0]}

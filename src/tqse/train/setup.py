@@ -94,6 +94,12 @@ def fit_pca(encoder, clips: list[ClipRecord], config: RunConfig) -> PCAProjectio
     return PCAProjection.fit(embeddings, pca_config.dim, inverse=pca_config.inverse)
 
 
+def encoder_spec(config: RunConfig) -> dict:
+    """The run's query encoder as a model directory names it: ``{"name", "path", "kwargs"}``."""
+    encoder = config.query.encoder
+    return {"name": encoder.name, "path": encoder.path, "kwargs": dict(encoder.kwargs)}
+
+
 def model_spec(config: RunConfig, query_dim: int) -> tuple[str, dict]:
     """(model name, kwargs) to build and to store in checkpoints."""
     return resolve_preset(config.model.name, **{"query_dim": query_dim, "sample_rate": config.data.sample_rate,
