@@ -18,7 +18,7 @@ import soundfile as sf
 import torch
 
 from tqse.audio.io import AudioError, audio_info, iter_blocks, load_audio, validate_audio
-from tqse.audio.resample import StreamResampler, resample
+from tqse.audio.resample import StreamResampler, match_length, resample
 from tqse.errors import QueryError
 from tqse.models.model_dir import load_model_dir, load_query_transform
 from tqse.streaming import ChunkedSeparator
@@ -137,7 +137,7 @@ class Extractor:
         model_rate = np.stack([resample(ch, sample_rate, self.sample_rate) for ch in channels_first])
         chunker = self._chunker(query, model_rate.shape[0], chunk_seconds, overlap_seconds)
         out = np.concatenate([chunker.push(model_rate), chunker.finish()], axis=1)
-        out = np.stack([_fit(resample(ch, self.sample_rate, sample_rate), wav.shape[0]) for ch in out])
+        out = np.stack([match_length(resample(ch, self.sample_rate, sample_rate), wav.shape[0]) for ch in out])
         return out[0] if squeeze else out.T
 
     def extract_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, *, text: str | None = None,
@@ -171,13 +171,6 @@ class Extractor:
             log.warning("%s: the extracted sound is silent", out_path)
         os.replace(tmp, out_path)
         return out_path
-
-
-def _fit(wav: np.ndarray, length: int) -> np.ndarray:
-    """Crop or zero-pad to ``length``: resampling round trips can be off by a sample."""
-    if wav.shape[0] >= length:
-        return wav[:length]
-    return np.pad(wav, (0, length - wav.shape[0]))
 
 
 class _BoundedWriter:

@@ -17,6 +17,13 @@ def resample(wav: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(wav, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
 
 
+def match_length(wav: np.ndarray, length: int) -> np.ndarray:
+    """Crop or zero-pad ``[T]`` to ``length`` samples: a resampling round trip can be off by a sample."""
+    if wav.shape[0] >= length:
+        return wav[:length]
+    return np.pad(wav, (0, length - wav.shape[0]))
+
+
 class StreamResampler:
     """Chunk-by-chunk resampling whose concatenated output equals one-shot resampling (up to soxr's
     streaming delay handling), so long files never need to be in memory at once."""

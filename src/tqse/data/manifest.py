@@ -130,6 +130,15 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:
     return count
 
 
+def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> None:
+    """Write one JSON document atomically (temporary file + rename): a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=indent, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 @dataclass
 class MixtureRecord:
     mixture: str

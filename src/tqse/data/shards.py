@@ -36,7 +36,7 @@ import torch
 
 from tqse.audio.io import load_audio
 from tqse.audio.resample import resample
-from tqse.data.manifest import ClipRecord, ManifestError
+from tqse.data.manifest import ClipRecord, ManifestError, write_json
 
 log = logging.getLogger(__name__)
 INDEX_NAME = "shards.json"
@@ -126,19 +126,13 @@ def write_shards(clips: list[ClipRecord], out_dir: str | os.PathLike, *, clips_p
         index["shards"].append({"name": name, "clips": count, "shortest_seconds": round(shortest, 3) if count else 0.0,
                                 "bytes": (out_dir / name).stat().st_size})
         index["skipped"] = dict(skipped)
-        _write_index(index_path, index)
+        write_json(index_path, index)
     index["shards"].sort(key=lambda s: s["name"])
     index["total"] = sum(s["clips"] for s in index["shards"])
-    _write_index(index_path, index)
+    write_json(index_path, index)
     log.info("shards: %d clips in %d shards under %s (%d unreadable skipped)", index["total"],
              len(index["shards"]), out_dir, skipped["unreadable"])
     return index
-
-
-def _write_index(path: Path, index: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(index, indent=1))
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------------------------- order

@@ -11,7 +11,6 @@ resumes by skipping rows already there) and ``{name}.json`` (the aggregate, rewr
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import time
@@ -23,6 +22,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from tqse.audio.io import load_audio
+from tqse.audio.resample import match_length
+from tqse.data.manifest import write_json
 from tqse.eval.protocols import METRICS, EvalItem, aggregate, score_clip
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,6 @@ def _prefetch(items: Sequence[tuple[int, EvalItem]], sample_rate: int,
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
-
-
-def _fit(wav: np.ndarray, length: int) -> np.ndarray:
-    return wav[:length] if wav.shape[0] >= length else np.pad(wav, (0, length - wav.shape[0]))
 
 
 def _batches(it: Iterable, size: int) -> Iterator[list]:
@@ -119,7 +116,7 @@ def evaluate(items: Sequence[EvalItem], separate: Separate, *, sample_rate: int,
     summary = summarise(done.values(), name=name, aggregation=aggregation, n_items=len(items), info=info)
     summary.update(length_mismatch=stats["length_mismatch"], separate_seconds=round(stats["seconds"], 3),
                    resumed=len(items) - len(todo), sample_rate=sample_rate)
-    _write_json(out_dir / f"{name}.json", summary)
+    write_json(out_dir / f"{name}.json", summary)
     log.info("%s: %s", name, ", ".join(f"{k} {v:.3f}" for k, v in summary["metrics"].items()))
     return summary
 
@@ -139,7 +136,7 @@ def _score_batch(batch: list, separate: Separate, separate_batch: SeparateBatch 
         n = min(source.shape[0], mixture.shape[0])
         if source.shape[0] != mixture.shape[0] or estimate.shape[0] != mixture.shape[0]:
             stats["length_mismatch"] += 1  # AudioSep would fail here; we score the common length
-        scores = score_clip(source[:n], _fit(estimate, mixture.shape[0])[:n], mixture[:n])
+        scores = score_clip(source[:n], match_length(estimate, mixture.shape[0])[:n], mixture[:n])
         rows.append({"index": index, "id": item.id, "group": item.group, "text": item.text,
                      **{k: f"{v:.6f}" for k, v in scores.items()}, "seconds": f"{per_clip:.4f}"})
     return rows
@@ -167,12 +164,6 @@ def _bar(total: int, initial: int, name: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, initial=initial, desc=name, unit="clip", disable=not enabled)
-
-
-def _write_json(path: Path, obj: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
 
 
 class ModelSeparator:
@@ -203,4 +194,4 @@ class ModelSeparator:
         queries = torch.cat([ex.embed_query(text=t) for t in texts])
         with torch.inference_mode():
             y = ex.model(torch.from_numpy(x).to(ex.device), queries).float().cpu().numpy()
-        return [_fit(resample(w, ex.sample_rate, self.sample_rate), m.shape[0]) for w, m in zip(y, mixtures)]
+        return [match_length(resample(w, ex.sample_rate, self.sample_rate), m.shape[0]) for w, m in zip(y, mixtures)]

@@ -31,7 +31,7 @@ from tqse.data.corpus.mixtures import plan_mixtures, write_mixtures
 from tqse.data.corpus.sources import AUDIO_EXTENSIONS, SOUNDFONTS, SPEECH_RUNTIME, TierSpec, file_credit, parse_copyright, tier_spec
 from tqse.data.corpus.splits import GroupInfo, assign_splits
 from tqse.data.corpus.taxonomy import CLASSES, classify, family_key, rules_digest
-from tqse.data.manifest import iter_jsonl, write_jsonl
+from tqse.data.manifest import iter_jsonl, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 BUILD_VERSION = 2
@@ -48,13 +48,6 @@ def _slug(text: str) -> str:
 
 def _read_json(path: Path, default=None):
     return json.loads(path.read_text()) if path.exists() else default
-
-
-def _write_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
 
 
 def _rows(path: Path) -> list[dict]:
@@ -142,7 +135,7 @@ class Builder:
                                  "sha256": item["sha256"], "class": label.label, "detail": label.detail,
                                  "family": family_key(pkg, item["path"]), "seconds": len(wav) / cl.SAMPLE_RATE,
                                  "orig_sample_rate": sr, "fingerprint": prints[key]})
-                _write_json(part, rows)
+                write_json(part, rows)
             recs += _read_json(part)
         return recs
 
@@ -341,7 +334,7 @@ class Builder:
                 shutil.rmtree(self.out / "work" / "parts", ignore_errors=True)
                 shutil.rmtree(self.out / "mixtures", ignore_errors=True)
             state = {"params": self.params, "versions": versions, "stages": {}}
-            _write_json(state_path, state)
+            write_json(state_path, state)
         elif state.get("stages", {}).get("done") and state.get("manifest_version") == MANIFEST_VERSION:
             log.info("corpus %s is up to date (%s)", self.spec.name, self.out)
             return self.out / "clips.jsonl"
@@ -350,7 +343,7 @@ class Builder:
         def mark(name: str, start: float) -> None:
             stages[name] = True
             timings[name] = round(time.time() - start + timings.get(name, 0.0), 1)
-            _write_json(state_path, state)
+            write_json(state_path, state)
 
         t = time.time(); recs = self.scan(); self.group(recs); mark("scan", t)
         t = time.time(); rows = self.sfx_clips(recs); mark("sfx_clips", t)
@@ -364,14 +357,14 @@ class Builder:
         mark("mixtures", t)
         write_jsonl(self.out / "clips.jsonl", targets)
         write_jsonl(self.out / "interferers.jsonl", interferers)
-        _write_json(self.out / "credits.json", self.credits())
+        write_json(self.out / "credits.json", self.credits())
         from tqse.data.corpus.audit import corpus_stats
 
-        _write_json(self.out / "stats.json", corpus_stats(targets, interferers, counts, self.out))
+        write_json(self.out / "stats.json", corpus_stats(targets, interferers, counts, self.out))
         stages["done"] = True
         state["manifest_version"] = MANIFEST_VERSION
         timings["total_this_run"] = round(time.time() - t0, 1)
-        _write_json(state_path, state)
+        write_json(state_path, state)
         return self.out / "clips.jsonl"
 
     def credits(self) -> list[dict]:

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tqse.data.manifest import write_json
+
 log = logging.getLogger(__name__)
 
 Select = Callable[[str], bool]
@@ -247,9 +249,7 @@ def fetch_package(package: str, cache: str | os.PathLike, select: Select, *,
     copyright_file = root / "files" / f"usr/share/doc/{package}/copyright"
     text = copyright_file.read_text(errors="replace") if copyright_file.exists() else ""
     meta = {"package": package, "version": version, "files": files, "copyright": text}
-    tmp = root / "index.json.tmp"
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, root / "index.json")
+    write_json(root / "index.json", meta, indent=None)
     deb.unlink()
     log.info("%s %s: kept %d files", package, version, len(files))
     return PackageFiles(package, version, root, files, text)
