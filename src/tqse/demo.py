@@ -23,7 +23,7 @@ def demo_overrides(manifest: str, encoder: str, preset: str, steps: int, sample_
     Conformer, so a CPU trains it in minutes. Caption queries (the paper's A0 row): their embeddings are
     computed once per caption, whereas audio queries run the encoder's audio tower every step, about 6x
     slower here, and converge more slowly with dropout (the audio-only rows are `tqse grid` work)."""
-    return [f"name=demo", f"output_dir={output_dir}", f"data.manifests.builtin={manifest}", "data.use=[builtin]",
+    return ["name=demo", f"output_dir={output_dir}", f"data.manifests.builtin={manifest}", "data.use=[builtin]",
             f"data.sample_rate={sample_rate}", "data.segment_seconds=2.0", "data.workers=1",
             f"query.encoder.name={encoder}", "query.mode=text",
             f"model.name={preset}", f"train.steps={steps}", "train.batch_size=8", "train.lr=1e-3",

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from tqse import Extractor
 from tqse.audio.io import AudioError
