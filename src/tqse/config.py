@@ -35,6 +35,9 @@ class DataConfig:
     # Probability of band-limiting each source (built-in corpus: hides the empty top band of 8-22 kHz
     # originals, so a model cannot tell classes apart by bandwidth). 0 = off, as in the paper.
     random_lowpass: float = 0.0
+    # Decode every training clip once into memory at the model rate (tqse.data.preload): on a small CPU the
+    # per-crop FLAC decode and resample cost as much as a small model's step.
+    preload: bool = False
     workers: int = 2
 
 
@@ -131,7 +134,8 @@ class TrainConfig:
 @dataclass
 class EvalConfig:
     manifest: Optional[str] = None  # fixed-mixture manifest scored during training (best checkpoint)
-    query_field: str = "caption"  # caption | class_caption
+    query_field: str = "caption"  # caption | class_caption; picks the best checkpoint
+    also_query_fields: list[str] = field(default_factory=list)  # scored and logged too (val_<field>_si_sdri)
     max_mixtures: int = 200
 
 

@@ -16,6 +16,9 @@ def register(subparsers) -> None:
                    help="config files (merged in order, each with its includes) and dotted overrides")
     p.add_argument("--run-dir", help="run directory (default: <output_dir>/<name>-<config hash>)")
     p.add_argument("--stop-after", type=int, help="stop after this many steps in this call (resumable)")
+    p.add_argument("--max-minutes", type=float,
+                   help="stop after this many minutes of training steps in this call (validation not counted), "
+                        "with a checkpoint and a validation (resumable)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=run)
 
@@ -35,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(to_yaml(config), end="")
         return 0
-    run_dir = train(config, run_dir=args.run_dir, stop_after=args.stop_after)
+    budget = args.max_minutes * 60 if args.max_minutes is not None else None
+    run_dir = train(config, run_dir=args.run_dir, stop_after=args.stop_after, time_budget_s=budget)
     log.info("run directory: %s", run_dir)
     return 0

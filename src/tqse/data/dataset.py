@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from tqse.audio.io import AudioError, audio_info, load_audio
-from tqse.data.manifest import ClipRecord
+from tqse.data.manifest import CLASS_TEMPLATE, ClipRecord
 from tqse.data.mixing import mix_at_snr
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ MAX_REDRAWS = 8
 
 def class_caption(label: str) -> str:
     """The paper's class template for data with labels but no captions."""
-    return f"this is the sound of {label}"
+    return CLASS_TEMPLATE.format(label)
 
 
 def caption_for(clip: ClipRecord, rng: np.random.Generator, class_caption_datasets: set[str]) -> str:
@@ -56,6 +56,8 @@ class MixingConfig:
     different_class: bool = True
     with_mixup_partner: bool = False  # also return a third clip for the paper's mixup query augmentation
     random_lowpass: float = 0.0  # probability of band-limiting each source (see tqse.data.corpus.clips)
+    preload: bool = False  # decode every clip once into memory (tqse.data.preload) instead of per crop
+    preload_cache: str | None = None  # folder for the decoded store, so a resumed run skips decoding
 
 
 class MixtureDataset(torch.utils.data.Dataset):
@@ -79,6 +81,11 @@ class MixtureDataset(torch.utils.data.Dataset):
         self.segment = int(round(config.segment_seconds * config.sample_rate))
         self._warned: set[str] = set()
         self._fill_headers()
+        self.store = None
+        if config.preload:
+            from tqse.data.preload import ClipStore
+
+            self.store = ClipStore.build(self.clips, config.sample_rate, config.preload_cache)
         labels = [c.label for c in self.clips]
         self._by_label: dict[str, np.ndarray] = {}
         if config.different_class and all(labels):
@@ -96,26 +103,30 @@ class MixtureDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:  # nominal: the index space is unbounded, samplers never rely on this
         return 2**62
 
-    def _crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray:
+    def _crop(self, index: int, rng: np.random.Generator) -> np.ndarray:
         """A random ``segment``-long crop at the model rate; shorter clips are placed at a random offset
         in zeros (the paper's 10 s AudioCaps/VGGSound clips need no padding)."""
-        rate = self.config.sample_rate
+        if self.store is not None:
+            start = int(rng.integers(0, max(self.store.frames(index) - self.segment, 0) + 1))
+            return fit_segment(self.store.audio(index, start, self.segment), self.segment, rng)
+        clip, rate = self.clips[index], self.config.sample_rate
         need = int(np.ceil(self.segment * clip.sample_rate / rate))
         start = int(rng.integers(0, max(clip.frames - need, 0) + 1))
         wav, _ = load_audio(clip.path, rate, offset=start, frames=need, allow_silent=True)
         return fit_segment(wav[: self.segment], self.segment, rng)
 
-    def _audible_crop(self, clip: ClipRecord, rng: np.random.Generator) -> np.ndarray | None:
+    def _audible_crop(self, index: int, rng: np.random.Generator) -> np.ndarray | None:
         """A crop with signal in it, or None after ``MAX_REDRAWS`` silent tries (the caller draws another
         clip: one mostly silent file must not stop a long run)."""
         for _ in range(MAX_REDRAWS):
-            wav = self._crop(clip, rng)
+            wav = self._crop(index, rng)
             if self.config.random_lowpass:
                 from tqse.data.corpus.clips import random_lowpass
 
                 wav = random_lowpass(wav, rng, self.config.random_lowpass, self.config.sample_rate)
             if np.abs(wav).max() >= SILENT_PEAK:
                 return wav
+        clip = self.clips[index]
         if clip.path not in self._warned:
             self._warned.add(clip.path)
             log.warning("%s: no audible %g s crop in %d tries; drawing another clip", clip.path,
@@ -126,7 +137,7 @@ class MixtureDataset(torch.utils.data.Dataset):
         """(clip index, audible crop) of a random clip (of another class than ``other_than``, if set)."""
         for _ in range(MAX_REDRAWS):
             index = int(rng.integers(len(self.clips))) if other_than is None else self._draw_other(other_than, rng)
-            wav = self._audible_crop(self.clips[index], rng)
+            wav = self._audible_crop(index, rng)
             if wav is not None:
                 return index, wav
         raise AudioError(f"{MAX_REDRAWS} clips in a row had no audible {self.config.segment_seconds:g} s crop "

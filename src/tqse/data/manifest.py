@@ -151,13 +151,21 @@ class MixtureRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def query(self, field_name: str) -> str:
-        """The text query of this mixture for ``field_name`` in {caption, class_caption}."""
-        text = getattr(self, field_name, None)
+        """The text query of this mixture for ``field_name`` in {caption, class_caption}, or
+        ``interferer_class_caption``: the class template of the *interferer*, the wrong-query control (a
+        model that listens to its query must score far lower with it)."""
+        if field_name == WRONG_QUERY_FIELD:
+            other = self.extra.get("interferer_class")
+            text = CLASS_TEMPLATE.format(other) if other else None
+        else:
+            text = getattr(self, field_name, None)
         if not text:
             raise ManifestError(f"{self.mixture}: mixture has no '{field_name}' to use as query")
         return text
 
 
+CLASS_TEMPLATE = "this is the sound of {}"  # the paper's query for data with labels but no captions
+WRONG_QUERY_FIELD = "interferer_class_caption"
 MIXTURE_KEYS = {"mixture", "target", "interferer", "snr_db", "class", "caption", "class_caption"}
 
 

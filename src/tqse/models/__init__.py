@@ -10,6 +10,7 @@ from typing import Any, Callable
 import torch
 
 from tqse.models.conformer import ConformerSeparator
+from tqse.models.tcn import TCNSeparator
 
 
 def _resunet30(**kwargs: Any) -> torch.nn.Module:
@@ -20,6 +21,7 @@ def _resunet30(**kwargs: Any) -> torch.nn.Module:
 
 MODELS: dict[str, Callable[..., torch.nn.Module]] = {
     "conformer": ConformerSeparator,
+    "tcn": TCNSeparator,
     "resunet30": _resunet30,
 }
 
@@ -29,6 +31,10 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "small": ("conformer", dict(d_model=128, n_layers=4, n_heads=4, ffn_dim=512)),
     "tiny": ("conformer", dict(d_model=32, n_layers=2, n_heads=2, ffn_dim=64, conv_kernel=7)),
     "resunet30": ("resunet30", dict()),
+    # CPU-efficient candidates (docs/EFFICIENCY.md): complex spectrum in, bounded complex mask out.
+    "small-complex": ("conformer", dict(d_model=128, n_layers=4, n_heads=4, ffn_dim=512,
+                                        features="compressed_complex", mask="complex")),
+    "tcn": ("tcn", dict(channels=128, hidden=256, n_blocks=8)),
 }
 
 

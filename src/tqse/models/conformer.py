@@ -15,10 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tqse.audio.stft import STFT
 from tqse.models.film import ConditioningBlock
-
-MASK_ACTIVATIONS = {"sigmoid": torch.sigmoid, "relu": F.relu, "softplus": F.softplus}
+from tqse.models.spectral import MASK_ACTIVATIONS, SpectralIO
 
 
 class FeedForward(nn.Module):
@@ -101,38 +99,40 @@ class ConformerSeparator(nn.Module):
         query_dim: size ``D`` of the query embedding.
         sample_rate: model rate; the STFT is ``window_ms`` / ``hop_ms`` long at this rate (32/16 ms in the paper).
         d_model, n_layers, n_heads, ffn_dim, conv_kernel, dropout: Conformer sizes (paper: 256, 16, 4, 1024).
-        mask_activation: ``sigmoid`` (bounded, default), ``relu`` or ``softplus``.
+        mask_activation: ``sigmoid`` (bounded, default), ``relu`` or ``softplus`` (magnitude masks only).
+        features: ``log_magnitude`` (the paper: log(1 + |X|), mixture phase reused) or ``compressed_complex``
+            (|X|^0.3 with the mixture's phase, real and imaginary parts: the network sees phase).
+        mask: ``magnitude`` (real mask, the paper) or ``complex`` (a complex ratio mask whose magnitude is
+            bounded by ``tanh``: it can correct phase, lifting the ceiling a magnitude mask imposes).
     Shape:
         forward(mixture ``[B, T]``, query ``[B, D]``) -> estimate ``[B, T]``.
     """
 
     def __init__(self, query_dim: int = 512, sample_rate: int = 32000, window_ms: float = 32.0, hop_ms: float = 16.0,
                  d_model: int = 256, n_layers: int = 16, n_heads: int = 4, ffn_dim: int = 1024, conv_kernel: int = 31,
-                 dropout: float = 0.1, mask_activation: str = "sigmoid"):
+                 dropout: float = 0.1, mask_activation: str = "sigmoid", features: str = "log_magnitude",
+                 mask: str = "magnitude"):
         super().__init__()
         if mask_activation not in MASK_ACTIVATIONS:
             raise ValueError(f"mask_activation must be one of {sorted(MASK_ACTIVATIONS)}")
-        n_fft = int(round(sample_rate * window_ms / 1000))
-        self.stft = STFT(n_fft, int(round(sample_rate * hop_ms / 1000)))
-        bins = n_fft // 2 + 1
-        self.input_norm = nn.LayerNorm(bins)
-        self.input_proj = nn.Linear(bins, d_model)
+        self.spectral = SpectralIO(sample_rate, window_ms, hop_ms, features, mask, mask_activation)
+        self.input_norm = nn.LayerNorm(self.spectral.feature_dim)
+        self.input_proj = nn.Linear(self.spectral.feature_dim, d_model)
         self.conditioning = nn.ModuleList(ConditioningBlock(query_dim, d_model) for _ in range(n_layers))
         self.layers = nn.ModuleList(ConformerLayer(d_model, n_heads, ffn_dim, conv_kernel, dropout) for _ in range(n_layers))
-        self.mask_proj = nn.Linear(d_model, bins)
-        self.mask_activation = mask_activation
+        self.mask_proj = nn.Linear(d_model, self.spectral.mask_dim)
+        self.spectral.init_mask_bias(self.mask_proj)
         self.query_dim = query_dim
+
+    @property
+    def stft(self):
+        return self.spectral.stft
 
     def forward(self, mixture: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
         if query.dim() != 2 or query.shape[-1] != self.query_dim:
             raise ValueError(f"query must be [B, {self.query_dim}], got {tuple(query.shape)}")
-        length = mixture.shape[-1]
-        with torch.autocast(mixture.device.type, enabled=False):
-            spec = self.stft(mixture.float())  # [B, F, N] complex, always float32
-        magnitude = spec.abs()
-        x = self.input_proj(self.input_norm(torch.log1p(magnitude).transpose(1, 2)))  # [B, N, C]
+        spec, features = self.spectral.analyse(mixture)  # [B, F, N] complex, [B, N, F'] real
+        x = self.input_proj(self.input_norm(features))  # [B, N, C]
         for condition, layer in zip(self.conditioning, self.layers):
             x = layer(condition(x, query.to(x.dtype)))
-        mask = MASK_ACTIVATIONS[self.mask_activation](self.mask_proj(x)).transpose(1, 2).float()  # [B, F, N]
-        with torch.autocast(mixture.device.type, enabled=False):
-            return self.stft.inverse(spec * mask, length)
+        return self.spectral.synthesise(spec, self.mask_proj(x), mixture.shape[-1])

@@ -111,7 +111,7 @@ class EmbeddingCache:
 
     @classmethod
     def open(cls, cache_dir: str | os.PathLike, encoder_name: str) -> "EmbeddingCache":
-        folder = Path(cache_dir) / _safe(encoder_name)
+        folder = Path(cache_dir).expanduser() / _safe(encoder_name)
         meta = folder / "meta.json"
         if not meta.exists():
             raise QueryError(f"{folder}: no embedding cache for encoder '{encoder_name}'; "

@@ -20,10 +20,13 @@ class MetricsLogger:
 
     def __init__(self, path: Path, resume_step: int = 0, tensorboard_dir: Path | None = None):
         self.path = path
+        self.train_seconds = 0.0
         if path.exists():
             kept = [line for line in path.read_text().splitlines()
                     if line.strip() and json.loads(line).get("step", 0) <= resume_step]
             path.write_text("".join(line + "\n" for line in kept))
+            # Training time (validation and checkpoints excluded) carries over a resume: curves against CPU time.
+            self.train_seconds = max([json.loads(line).get("train_seconds", 0.0) for line in kept] or [0.0])
         self.writer = None
         if tensorboard_dir is not None:
             try:

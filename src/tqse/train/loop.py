@@ -60,12 +60,15 @@ def pick_device(name: str, dist_info: DistInfo) -> torch.device:
     return device
 
 
-def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, stop_after: int | None = None) -> Path:
+def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, stop_after: int | None = None,
+          time_budget_s: float | None = None) -> Path:
     """Train (or resume) a run; returns the run directory.
 
     Args:
         encoder: an already loaded query encoder (tests and grids reuse one); default: ``config.query.encoder``.
-        stop_after: stop after this many steps in this call (the run stays resumable), e.g. for time budgets.
+        stop_after: stop after this many steps in this call (the run stays resumable).
+        time_budget_s: stop (with a checkpoint and a validation) once this call has spent this long in training
+            steps (validation and checkpoints not counted): equal-compute studies. Single-process runs only.
     """
     requested = requested_device(config)
     dist_info = init_distributed(torch.device(requested).type)
@@ -127,7 +130,10 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     ddp_model.train()
     window_start, window_steps, step = time.perf_counter(), 0, start_step
     batches = iter(loader)
+    trained_s = trained_at_start = metrics.train_seconds if metrics is not None else 0.0
+    budget = time_budget_s if time_budget_s is not None else math.inf
     for step in range(start_step, end_step):
+        step_start = time.perf_counter()
         batch = next(batches)
         generator = torch.Generator().manual_seed(step_seed(config.train.seed, step, dist_info.rank))
         torch.manual_seed(step_seed(config.train.seed, step, dist_info.rank))
@@ -152,6 +158,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         else:
             optimizer.step()
         scheduler.step()
+        trained_s += time.perf_counter() - step_start
         window_steps += 1
         done = step + 1
         if done % config.train.log_every == 0 or done == end_step:
@@ -159,15 +166,21 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
             rate = window_steps / (time.perf_counter() - window_start)
             if metrics is not None:
                 metrics.log(done, loss=loss_value, si_sdr=-loss_value, lr=scheduler.get_last_lr()[0],
-                            grad_norm=float(grad_norm), steps_per_s=rate)
+                            grad_norm=float(grad_norm), steps_per_s=rate, train_seconds=round(trained_s, 2))
             bar.set_postfix(loss=f"{loss_value:.2f}", steps_s=f"{rate:.2f}")
             window_start, window_steps = time.perf_counter(), 0
         bar.update(1)
         if done % config.train.checkpoint_every == 0 or done == end_step:
             checkpoint(done, last_dir)
-        if config.eval.manifest and (done % config.train.val_every == 0 or done == config.train.steps):
+        out_of_time = trained_s - trained_at_start > budget
+        if out_of_time and done % config.train.checkpoint_every:
+            checkpoint(done, last_dir)
+        if config.eval.manifest and (done % config.train.val_every == 0 or done == config.train.steps or out_of_time):
             _validate(config, model, encoder, pca, device, done, metrics, run_dir, checkpoint, dist_info)
             ddp_model.train()
+        if out_of_time:
+            log.info("training-time budget of %.0f s reached at step %d", time_budget_s, done)
+            break
     bar.close()
     if metrics is not None:
         metrics.close()
@@ -222,9 +235,15 @@ def _validate(config, model, encoder, pca, device, step, metrics, run_dir, check
         return
     from tqse.eval.quick import score_mixtures
 
-    summary = score_mixtures(model, encoder, setup.resolve_manifest(config.eval.manifest), config.data.sample_rate, device,
+    manifest = setup.resolve_manifest(config.eval.manifest)
+    summary = score_mixtures(model, encoder, manifest, config.data.sample_rate, device,
                              query_field=config.eval.query_field, limit=config.eval.max_mixtures, transform=pca)
-    metrics.log(step, **{f"val_{k}": v for k, v in summary.items()})
+    logged = {f"val_{k}": v for k, v in summary.items()}
+    for field in config.eval.also_query_fields:
+        extra = score_mixtures(model, encoder, manifest, config.data.sample_rate, device, query_field=field,
+                               limit=config.eval.max_mixtures, transform=pca)
+        logged |= {f"val_{field}_{k}": v for k, v in extra.items() if k in ("si_sdri", "sdri")}
+    metrics.log(step, **logged)
     best_file = run_dir / "checkpoints" / "best.json"
     best = json.loads(best_file.read_text())["val_si_sdri"] if best_file.exists() else -math.inf
     if summary["si_sdri"] > best:

@@ -119,7 +119,8 @@ def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_si
     """Map-style mixing over manifest clips, or stream mixing when the sources are shard indexes."""
     data = config.data
     mixing = MixingConfig(data.sample_rate, data.segment_seconds, tuple(data.snr_db), data.different_class,
-                          with_mixup_partner=needs_partner, random_lowpass=data.random_lowpass)
+                          with_mixup_partner=needs_partner, random_lowpass=data.random_lowpass,
+                          preload=data.preload, preload_cache=str(_preload_cache()) if data.preload else None)
     loader_args = dict(num_workers=data.workers, collate_fn=collate, prefetch_factor=4 if data.workers else None)
     shards = {k: v for k, v in training_sources(config).items() if is_shard_index(v)}
     if shards:
@@ -144,6 +145,12 @@ def _stream_loader(config: RunConfig, shards: dict[str, str], mixing: MixingConf
     dataset = StreamMixtureDataset(stream, mixing, seed=config.train.seed,
                                    class_caption_datasets=config.data.class_caption_datasets)
     return torch.utils.data.DataLoader(dataset, batch_size=local_batch, **loader_args)
+
+
+def _preload_cache() -> Path:
+    from tqse.pretrained import tqse_home
+
+    return tqse_home() / "preload"
 
 
 def run_dir_for(config: RunConfig) -> Path:
