@@ -11,7 +11,7 @@ from tqse.testing import fixture_dir
 def test_demo_trains_scores_and_installs_the_default_model(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TQSE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TQSE_DATA", str(tmp_path / "no-corpus"))
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--steps", "3", "--preset", "tiny", "--encoder", "hash",
+    assert main(["demo", "--train", "--out", str(tmp_path / "demo"), "--steps", "3", "--preset", "tiny", "--encoder", "hash",
                  "--tier", "none"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["test_class_caption"]["count"] == 24
@@ -50,3 +50,19 @@ def test_eval_defaults_to_the_built_corpus_mixtures(tmp_path, monkeypatch, tiny_
     (corpus / "state.json").write_text(json.dumps({"stages": {"done": True}}))
     assert main(["eval", "--checkpoint", str(tiny_model), "--out", str(tmp_path / "e"), "--no-progress"]) == 0
     assert (tmp_path / "e" / "test.json").exists() and not (tmp_path / "e" / "ood.json").exists()
+
+
+def test_demo_shows_a_model_on_fixture_mixtures_and_writes_its_files(tmp_path, monkeypatch, tiny_model, capsys):
+    monkeypatch.setenv("TQSE_DATA", str(tmp_path / "no-corpus"))  # no tiny tier: the CC0 fixture pairs
+    out = tmp_path / "show"
+    assert main(["demo", "--checkpoint", str(tiny_model), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "CC0 fixture" in printed and printed.count("dB SI-SDRi") == 4
+    folders = sorted(p for p in out.iterdir() if p.is_dir())
+    assert len(folders) == 4
+    for folder in folders:
+        mixture = sf.info(str(folder / "mixture.wav"))
+        for kind in ("estimate", "reference"):
+            info = sf.info(str(folder / f"{kind}.wav"))
+            assert (info.frames, info.samplerate) == (mixture.frames, mixture.samplerate)
+        assert (folder / "spectrograms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

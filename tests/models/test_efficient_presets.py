@@ -9,6 +9,7 @@ from tqse.models.spectral import SpectralIO
 TINY = {
     "small-complex": dict(d_model=16, n_layers=1, n_heads=2, ffn_dim=32, conv_kernel=5),
     "tcn": dict(channels=16, hidden=32, n_blocks=4, attention_heads=2),
+    "tcn-q": dict(channels=16, hidden=32, n_blocks=4, attention_heads=2, query_hidden=12),
 }
 
 

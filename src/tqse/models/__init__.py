@@ -35,6 +35,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "small-complex": ("conformer", dict(d_model=128, n_layers=4, n_heads=4, ffn_dim=512,
                                         features="compressed_complex", mask="complex")),
     "tcn": ("tcn", dict(channels=128, hidden=256, n_blocks=8)),
+    "tcn-q": ("tcn", dict(channels=128, hidden=256, n_blocks=8, query_hidden=256)),
 }
 
 

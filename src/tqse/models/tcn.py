@@ -59,6 +59,7 @@ class TCNSeparator(nn.Module):
         channels, hidden, n_blocks, kernel: block sizes; dilation doubles per block and restarts every
             ``dilation_cycle`` blocks (receptive field: ``(kernel - 1) * (2^cycle - 1)`` frames per cycle).
         attention_heads: heads of the single self-attention layer (0 = none).
+        query_hidden: width of a shared query MLP feeding every FiLM (0 = FiLM reads the raw query).
         features, mask: see :class:`~tqse.models.spectral.SpectralIO`.
     Shape:
         forward(mixture ``[B, T]``, query ``[B, D]``) -> estimate ``[B, T]``.
@@ -67,14 +68,20 @@ class TCNSeparator(nn.Module):
     def __init__(self, query_dim: int = 512, sample_rate: int = 16000, window_ms: float = 32.0, hop_ms: float = 16.0,
                  channels: int = 128, hidden: int = 256, n_blocks: int = 8, kernel: int = 5, dilation_cycle: int = 4,
                  attention_heads: int = 4, dropout: float = 0.0, features: str = "compressed_complex",
-                 mask: str = "complex"):
+                 mask: str = "complex", query_hidden: int = 0):
         super().__init__()
         self.query_dim = query_dim
+        # A shared query MLP (Waveformer embeds its label through one): unit-norm CLAP-style vectors become
+        # unit-variance features, so every block's FiLM starts with a usable modulation and learns from one
+        # shared query representation. 0 = each FiLM reads the raw query.
+        self.query_mlp = nn.Sequential(nn.Linear(query_dim, query_hidden), nn.LayerNorm(query_hidden), nn.SiLU()) \
+            if query_hidden else None
+        film_dim = query_hidden or query_dim
         self.spectral = SpectralIO(sample_rate, window_ms, hop_ms, features, mask)
         self.input_norm = nn.LayerNorm(self.spectral.feature_dim)
         self.input_proj = nn.Linear(self.spectral.feature_dim, channels)
         self.blocks = nn.ModuleList(
-            DilatedBlock(channels, hidden, kernel, 2 ** (i % dilation_cycle), query_dim, dropout) for i in range(n_blocks))
+            DilatedBlock(channels, hidden, kernel, 2 ** (i % dilation_cycle), film_dim, dropout) for i in range(n_blocks))
         self.attention_after = n_blocks // 2 - 1
         self.attention = SelfAttention(channels, attention_heads, dropout) if attention_heads else None
         self.output_norm = nn.LayerNorm(channels)
@@ -87,6 +94,8 @@ class TCNSeparator(nn.Module):
         spec, features = self.spectral.analyse(mixture)
         x = self.input_proj(self.input_norm(features))
         query = query.to(x.dtype)
+        if self.query_mlp is not None:
+            query = self.query_mlp(query)
         for index, block in enumerate(self.blocks):
             x = block(x, query)
             if self.attention is not None and index == self.attention_after:
