@@ -190,7 +190,7 @@ function showResult(result) {
   $("progress").value = 1;
   const gain = result.gain < 1 ? ` · all three scaled by ${result.gain} to avoid clipping` : "";
   $("result-summary").textContent = `“${result.query}” with model ${result.model} · ${result.seconds} s, ` +
-    `${result.sample_rate} Hz, ${result.channels} channel(s)${gain}`;
+    `${result.sample_rate} Hz, ${result.channels} channel(s)${gain} · the spectrograms share one colour scale`;
   for (const stem of STEMS) {
     const box = document.querySelector(`.stem[data-stem=${stem}]`);
     box.querySelectorAll(":scope > :not(h3)").forEach((node) => node.remove());
