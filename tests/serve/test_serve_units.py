@@ -176,3 +176,21 @@ def test_cli_serve_reports_a_busy_port(tiny_model, capsys):
         port = busy.getsockname()[1]
         assert main(["serve", "--checkpoint", str(tiny_model), "--port", str(port)]) == 2
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_close_cancels_the_running_job_and_drops_queued_ones():
+    started = threading.Event()
+
+    def process(payload, folder, progress):
+        started.set()
+        for _ in range(1000):  # a long job that reports progress
+            progress(0.5)
+            threading.Event().wait(0.01)
+        return {}
+
+    jobs = JobQueue(process)
+    running, queued = jobs.submit(1), jobs.submit(2)
+    assert started.wait(10)
+    jobs.close(timeout=5)
+    assert not jobs._worker.is_alive() and not jobs.root.exists()
+    assert running.status == queued.status == "error" and "shutting down" in running.error

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -33,6 +34,10 @@ class QueueFull(RuntimeError):
 
 class UserFacingError(ValueError):
     """A problem with a request the client can fix; its message is safe to show."""
+
+
+class Cancelled(RuntimeError):
+    """The server is shutting down: the running job stops at its next progress report."""
 
 
 @dataclass
@@ -72,8 +77,11 @@ class JobQueue:
                  max_kept_jobs: int = 32, internal_errors: tuple[type[BaseException], ...] = ()):
         self.process, self.max_queue = process, max_queue
         self.result_ttl_s, self.max_kept_jobs = result_ttl_s, max_kept_jobs
-        self.user_errors = (UserFacingError, *internal_errors)
+        self.user_errors = (UserFacingError, Cancelled, *internal_errors)
         self.root = Path(tempfile.mkdtemp(prefix="tqse-serve-"))
+        # Also at interpreter exit, whatever path the process takes out (close() is the normal one).
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.root), ignore_errors=True)
+        self._closing = threading.Event()
         self._jobs: dict[str, Job] = {}
         self._pending: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -118,11 +126,12 @@ class JobQueue:
         with self._lock:
             return {"waiting": self._waiting, "max_queue": self.max_queue, "kept_results": len(self._jobs) - self._waiting}
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the worker (after the running job) and delete every temporary file."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Cancel the running job at its next progress report, drop queued ones, delete every temporary file."""
+        self._closing.set()
         self._pending.put(None)
         self._worker.join(timeout)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._cleanup()
 
     # -- worker ------------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -130,6 +139,9 @@ class JobQueue:
             job = self._pending.get()
             if job is None:
                 return
+            if self._closing.is_set():
+                job.status, job.error, job.payload = "error", "the server is shutting down", None
+                continue
             self._execute(job)
 
     def _execute(self, job: Job) -> None:
@@ -138,6 +150,8 @@ class JobQueue:
         job.folder.mkdir()
 
         def progress(fraction: float) -> None:
+            if self._closing.is_set():
+                raise Cancelled("the server is shutting down")
             job.progress = min(max(float(fraction), 0.0), 1.0)
 
         try:

@@ -346,24 +346,26 @@ def serve(config: ServeConfig) -> None:
     import signal
 
     config.validate()
-    service = ExtractService(config)
-    try:
-        server = make_server(service, config.host, config.port)
-    except OSError as err:
-        service.close()
-        raise ConfigError(f"cannot listen on {config.host}:{config.port} ({err.strerror or err})") from None
 
     def terminate(signum, frame):  # SIGTERM: leave through the same `finally` as Ctrl-C
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate)
-    print(f"tqse serve: model {service.card['name']} ready on {server.url}  (Ctrl-C stops)", flush=True)
+    service = server = None
     try:
+        service = ExtractService(config)
+        try:
+            server = make_server(service, config.host, config.port)
+        except OSError as err:
+            raise ConfigError(f"cannot listen on {config.host}:{config.port} ({err.strerror or err})") from None
+        print(f"tqse serve: model {service.card['name']} ready on {server.url}  (Ctrl-C stops)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        server.server_close()
-        service.close()
-        log.info("stopped; temporary files removed")
+        if server is not None:
+            server.server_close()
+        if service is not None:
+            service.close()
+            log.info("stopped; temporary files removed")
