@@ -101,13 +101,16 @@ def test_upload_query_extract_shows_players_and_spectrograms(browser, tiny_model
         browser.find_element(By.ID, "extract-button").click()
         wait_for(browser, RESULTS_READY)
 
-        page = browser.find_element(By.TAG_NAME, "body").text
-        assert page.count("Frequency (kHz)") == 3 and page.count("Time (s)") == 3
+        labels = browser.execute_script(
+            "return [...document.querySelectorAll('#results figure.spec')].map(f => f.textContent)")
+        assert len(labels) == 3 and all("Frequency (kHz" in t and "Time (s)" in t for t in labels)
         assert "dB" in browser.find_element(By.ID, "db-max").text
         links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#results a.download")]
         assert len(links) == 3 and all("/wav/" in link for link in links)
         assert "a bell rings" in browser.find_element(By.ID, "result-summary").text
-        browser.set_window_size(1500, browser.execute_script("return document.body.scrollHeight") + 40)
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the whole page in one screenshot
+                                {"width": 1500, "height": height, "deviceScaleFactor": 1, "mobile": False})
         shot = tmp_path / "serve.png"
         browser.save_screenshot(str(shot))
         assert shot.stat().st_size > 10_000

@@ -39,15 +39,16 @@ def test_png_round_trip():
     np.testing.assert_array_equal(decode_png(spectrogram.png(image)), image)
 
 
-def test_spectrogram_puts_a_tone_at_its_frequency_with_low_frequencies_at_the_bottom():
+def test_spectrogram_puts_a_tone_at_its_mel_row_with_low_frequencies_at_the_bottom():
     rate, f0 = 16000, 2000.0
     t = np.arange(rate) / rate
     db = spectrogram.power_db(np.sin(2 * np.pi * f0 * t))
     scale = spectrogram.shared_scale(db, 1.0, rate)
     image = decode_png(spectrogram.render(db, scale, width=100, height=80))
     brightness = image.astype(float).sum(axis=(1, 2))
-    row = int(np.argmax(brightness))
-    assert abs((1 - (row + 0.5) / 80) * rate / 2 - f0) < rate / 2 / 80 * 1.5
+    row_from_bottom = 80 - 1 - int(np.argmax(brightness))
+    mel_per_row = spectrogram.hz_to_mel(rate / 2) / 80
+    assert abs((row_from_bottom + 0.5) * mel_per_row - spectrogram.hz_to_mel(f0)) < 1.5 * mel_per_row
     assert scale.db_max - scale.db_min == 80
 
 

@@ -1,6 +1,7 @@
 """Spectrogram images for the web page with numpy and zlib only (matplotlib is a dev extra, not a runtime one).
 
-Every image of one extraction shares one dB range (the mixture's peak down ``dynamic_range_db``), so the
+Frequencies are drawn on the mel scale (HTK formula), so the few kHz where most sounds live are not squeezed
+into the bottom rows. Every image of one extraction shares one dB range (the mixture's peak down ``dynamic_range_db``), so the
 mixture, the extracted sound and the residual are drawn on the same colour scale; the page draws the axes,
 their labels and the colour bar around the images from :class:`SpectrogramScale`.
 """
@@ -37,7 +38,15 @@ class SpectrogramScale:
     db_max: float
 
     def to_json(self) -> dict:
-        return {k: round(float(v), 3) for k, v in asdict(self).items()}
+        return {**{k: round(float(v), 3) for k, v in asdict(self).items()}, "frequency_scale": "mel"}
+
+
+def hz_to_mel(hz):
+    return 2595.0 * np.log10(1.0 + np.asarray(hz, np.float64) / 700.0)
+
+
+def mel_to_hz(mel):
+    return 700.0 * (10.0 ** (np.asarray(mel, np.float64) / 2595.0) - 1.0)
 
 
 def power_db(wav: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
@@ -61,8 +70,9 @@ def shared_scale(mixture_db: np.ndarray, seconds: float, sample_rate: int,
 
 
 def render(db: np.ndarray, scale: SpectrogramScale, width: int = 640, height: int = 200) -> bytes:
-    """``[F, frames]`` dB -> PNG bytes (low frequencies at the bottom), columns max-pooled to ``width``."""
-    pooled = _pool(_pool(db, width, axis=1), height, axis=0)
+    """``[F, frames]`` dB -> PNG bytes: ``height`` mel-spaced rows up to ``scale.max_hz`` (low at the bottom),
+    columns max-pooled to at most ``width``."""
+    pooled = _mel_rows(_pool(db, width, axis=1), height, scale.max_hz)
     norm = np.clip((pooled - scale.db_min) / max(scale.db_max - scale.db_min, 1e-6), 0.0, 1.0)
     lut = colormap()
     image = lut[(norm[::-1] * (len(lut) - 1)).round().astype(np.int64)]
@@ -74,6 +84,15 @@ def colorbar(height: int = 200, width: int = 12) -> bytes:
     lut = colormap()[::-1]
     rows = lut[np.linspace(0, len(lut) - 1, height).round().astype(np.int64)]
     return png(np.repeat(rows[:, None, :], width, axis=1))
+
+
+def _mel_rows(db: np.ndarray, height: int, max_hz: float) -> np.ndarray:
+    """Linear-frequency rows ``[F, n]`` (0 .. ``max_hz``) -> ``[height, n]`` equally spaced in mel, each row
+    the max over the bins it covers (at least one)."""
+    n_bins = db.shape[0]
+    edges_hz = mel_to_hz(np.linspace(0.0, float(hz_to_mel(max_hz)), height + 1))
+    edges = np.clip(np.round(edges_hz / max_hz * (n_bins - 1)).astype(np.int64), 0, n_bins - 1)
+    return np.stack([db[lo:max(hi, lo + 1)].max(axis=0) for lo, hi in zip(edges[:-1], edges[1:])])
 
 
 def _pool(values: np.ndarray, size: int, axis: int) -> np.ndarray:

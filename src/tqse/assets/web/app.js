@@ -68,7 +68,6 @@ async function loadExamples() {
     $("example-select").append(option);
   }
   for (const q of catalogue.queries) $("query-example-select").append(new Option(q.label, q.id));
-  $("credits").textContent = `(${catalogue.licence})`;
 }
 
 function chooseFile(file) {
@@ -159,13 +158,21 @@ function niceStep(span, target) {
   return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
 }
 
-function ticks(container, max, target, horizontal, format) {
+function linearTicks(max, target) {
   const step = niceStep(max, target);
-  for (let v = 0; v <= max + 1e-9; v += step) {
+  const values = [];
+  for (let v = 0; v <= max + 1e-9; v += step) values.push(v);
+  return values;
+}
+
+const hzToMel = (hz) => 2595 * Math.log10(1 + hz / 700);
+
+function placeTicks(container, values, position, horizontal, format) {
+  for (const v of values) {
     const tick = document.createElement("span");
     tick.className = "tick";
     tick.textContent = format(v);
-    const pct = (100 * v) / max;
+    const pct = 100 * position(v);
     if (horizontal) tick.style.left = `${pct}%`; else tick.style.top = `${100 - pct}%`;
     container.append(tick);
   }
@@ -174,14 +181,18 @@ function ticks(container, max, target, horizontal, format) {
 function spectrogramFigure(pngUrl, scale, stem) {
   const figure = document.createElement("figure");
   figure.className = "spec";
-  figure.innerHTML = '<div class="ylabel">Frequency (kHz)</div><div class="yticks"></div>' +
+  figure.innerHTML = '<div class="ylabel">Frequency (kHz, mel scale)</div><div class="yticks"></div>' +
     '<div class="plot"><img></div><div class="xaxis"><span class="xlabel">Time (s)</span></div>';
   const img = figure.querySelector("img");
   img.src = pngUrl;
   img.alt = `${stem} spectrogram`;
   img.className = "spectrogram";
-  ticks(figure.querySelector(".yticks"), scale.max_hz / 1000, 4, false, (v) => v.toFixed(v < 10 && v % 1 ? 1 : 0));
-  ticks(figure.querySelector(".xaxis"), scale.seconds, 5, true, (v) => (v % 1 ? v.toFixed(1) : v.toFixed(0)));
+  // Frequency rows are mel-spaced (see tqse/serve/spectrogram.py): ticks sit at their mel positions.
+  const kHz = [0, 0.5, 1, 2, 4, 8, 16, 32].filter((v) => v * 1000 <= scale.max_hz);
+  placeTicks(figure.querySelector(".yticks"), kHz, (v) => hzToMel(v * 1000) / hzToMel(scale.max_hz), false,
+    (v) => String(v));
+  placeTicks(figure.querySelector(".xaxis"), linearTicks(scale.seconds, 5), (v) => v / scale.seconds, true,
+    (v) => (v % 1 ? v.toFixed(1) : v.toFixed(0)));
   return figure;
 }
 
