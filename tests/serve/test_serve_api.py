@@ -48,6 +48,7 @@ def test_page_and_assets_are_served_and_offline(client):
         assert reply.status == 200
         assert b"http://" not in reply.body and b"https://" not in reply.body, f"{asset} reaches outside"
     assert b"http://" not in page.body and b"https://" not in page.body
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert client.get("/api/colorbar.png").body.startswith(PNG_MAGIC)
 
 

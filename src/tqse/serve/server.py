@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 STATIC = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
           "style.css": "text/css; charset=utf-8"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# The page may load nothing from anywhere else (no CDN, fonts or trackers), and may not be framed.
+PAGE_POLICY = ("default-src 'self'; media-src 'self' blob:; img-src 'self'; object-src 'none'; base-uri 'none'; "
+               "frame-ancestors 'none'")
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_WAIT_S = 600.0
 
@@ -218,7 +221,7 @@ class Handler(BaseHTTPRequestHandler):
         if name not in STATIC:
             raise HTTPError(404, "no such file")
         data = (resources.files("tqse") / "assets" / "web" / name).read_bytes()
-        self._bytes(data, STATIC[name], {"Cache-Control": "no-cache"})
+        self._bytes(data, STATIC[name], {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY})
 
     def _read_form(self) -> dict[str, tuple[bytes, bool]]:
         """The request body as form fields: name -> (value bytes, came as a file)."""

@@ -200,6 +200,7 @@ class ExtractService:
         self.config = config
         self.model_dir = Path(model_dir) if model_dir else resolve_model(config.model)
         self.extractor = extractor or Extractor.from_pretrained(self.model_dir, device=config.device)
+        self.extractor.encoder  # load the query encoder now: a missing weight file fails at start, not per request
         parameters = sum(p.numel() for p in self.extractor.model.parameters())
         self.card = model_card(self.model_dir, self.extractor.config, parameters)
         self.jobs = JobQueue(self.process, config.max_queue, config.result_ttl_s, config.max_kept_jobs,
@@ -208,7 +209,9 @@ class ExtractService:
     def models(self) -> list[dict]:
         """The loaded model first; then any other model ``tqse.pretrained.list_models()`` knows (if it exists)."""
         listed = [{**self.card, "loaded": True}]
-        lister = getattr(__import__("tqse.pretrained", fromlist=["x"]), "list_models", None)
+        from tqse import pretrained
+
+        lister = getattr(pretrained, "list_models", None)
         if lister is not None:
             try:
                 for entry in lister():
