@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from tqse.serve.server import start_in_thread, stop
+from tqse.serve.server import start_in_thread
 from tqse.serve.service import ExtractService, ServeConfig
 
 
