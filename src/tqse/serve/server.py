@@ -128,6 +128,7 @@ class Handler(BaseHTTPRequestHandler):
         if path != "/api/extract":
             raise HTTPError(404 if path.startswith("/api/") else 405, f"cannot POST to {path[:100]}")
         service = self.server.service
+        wait = self._wait_seconds()
         fields = self._read_form()
         try:
             request = build_request(fields, service.config)
@@ -141,7 +142,6 @@ class Handler(BaseHTTPRequestHandler):
             job = service.jobs.submit(request)
         except QueueFull as err:
             raise HTTPError(503, str(err), {"Retry-After": "5"}) from None
-        wait = self._wait_seconds()
         deadline = time.monotonic() + wait
         while wait and job.status in ("queued", "running") and time.monotonic() < deadline:
             time.sleep(0.05)
