@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "tqse.commands.bench",
     "tqse.commands.demo",
     "tqse.commands.grid",
+    "tqse.commands.serve",
 ]
 
 
