@@ -43,21 +43,35 @@ WHEEL_PYTHONS = ("3.11", "3.12", "3.13", "3.14")
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 
 
-def encode_clip(job: tuple[str, str, int, float]) -> int:
-    """Decode ``source`` at ``rate`` (mono) and write it as Ogg/Vorbis; returns its frame count."""
+def encode_clip(job: tuple) -> int:
+    """Write ``source`` (a file, decoded at ``rate`` mono, or an array at ``rate``) as Ogg/Vorbis; returns frames."""
     from tqse.audio.io import load_audio
 
     source, dest, rate, quality = job
-    wav, _ = load_audio(source, rate, allow_silent=True)
+    wav = source if isinstance(source, np.ndarray) else load_audio(source, rate, allow_silent=True)[0]
     sf.write(dest, np.clip(wav, -1.0, 1.0), rate, format="OGG", subtype="VORBIS", compression_level=quality)
     return len(wav)
+
+
+def decoded_store(clips, rate: int):
+    """The training's preload store of these clips if one exists (``data.preload``: the built-in setup reads the
+    same manifest as two datasets, so its store holds the clips twice): saves decoding and resampling here."""
+    from tqse.data.preload import ClipStore, _signature
+    from tqse.pretrained import tqse_home
+
+    for candidate in (clips, list(clips) + list(clips)):
+        if (tqse_home() / "preload" / f"clips-{_signature(candidate, rate)}.npz").exists():
+            return ClipStore.build(candidate, rate, tqse_home() / "preload")
+    return None
 
 
 def pack_clips(clips, out: Path, rate: int, quality: float, workers: int) -> list[dict]:
     from tqse.query.hf import file_sha256
 
     (out / "clips").mkdir(parents=True)
-    jobs = [(c.path, str(out / "clips" / f"{i:05d}.ogg"), rate, quality) for i, c in enumerate(clips)]
+    store = decoded_store(clips, rate)
+    sources = [store.audio(i) if store is not None else c.path for i, c in enumerate(clips)]
+    jobs = [(src, str(out / "clips" / f"{i:05d}.ogg"), rate, quality) for i, src in enumerate(sources)]
     frames = _map(encode_clip, jobs, workers)
     rows = []
     for i, (clip, n) in enumerate(zip(clips, frames)):
