@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tqse.api import Extractor
 from tqse.data.fixed_mixtures import write_fixed_mixtures
@@ -42,13 +43,16 @@ def pack(corpus, cache, out, *extra) -> int:
                           "--wheels", str(Path(cache).parent / "wheels"), *extra])
 
 
-def test_bundle_then_cpu_training_from_it(tmp_path, fixture_manifest, capsys):
-    corpus, cache = fake_corpus(tmp_path, fixture_manifest)
-    bundle = tmp_path / "gpu_pack"
-    assert pack(corpus, cache, bundle, "--max-mib", "0.05") == 1
-    assert "over the limit" in capsys.readouterr().err
-    assert pack(corpus, cache, bundle, "--max-mib", "5") == 0
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, fixture_manifest):
+    root = tmp_path_factory.mktemp("gpu")
+    corpus, cache = fake_corpus(root, fixture_manifest)
+    assert pack(corpus, cache, root / "too_big", "--max-mib", "0.05") == 1  # fails clearly, with the reason
+    assert pack(corpus, cache, root / "gpu_pack", "--max-mib", "5") == 0
+    return root / "gpu_pack"
 
+
+def test_bundle_holds_the_train_clips_val_mixtures_cache_rows_and_wheels(bundle):
     summary = json.loads((bundle / "pack.json").read_text())
     train = read_clips(bundle / "clips.jsonl")
     assert summary["clips"] == len(train) == 9 and summary["mixtures"] == {"val": 3}
@@ -57,16 +61,23 @@ def test_bundle_then_cpu_training_from_it(tmp_path, fixture_manifest, capsys):
     packed = EmbeddingCache.open(bundle / "embeddings", "hash-d32")
     assert len(packed) == len(train) and packed.has_text("this is the sound of drums")
     assert (bundle / "wheels" / "placeholder-0.1-py3-none-any.whl").exists()
+    assert not (bundle / "mixtures" / "val" / "00000_mixture.ogg").exists()  # rebuilt on unpack
 
+
+def gpu_train(bundle: Path, tmp_path: Path, *args, **env) -> Path:
     out = tmp_path / "out"
     env = {**os.environ, "OUT": str(out), "PACK": str(bundle), "DEVICE": "cpu", "BATCH": "2", "WORKERS": "0",
-           "MINUTES": "1", "VAL_EVERY": "3", "CHECKPOINT_EVERY": "3", "UNPACK_WORKERS": "1", "WORK": str(tmp_path / "work"),
-           "PYTHON": sys.executable, "PYTHONPATH": str(ROOT / "src")}
+           "MINUTES": "1", "VAL_EVERY": "3", "CHECKPOINT_EVERY": "3", "UNPACK_WORKERS": "1", "DEADLINE_S": "3000", "WORK": str(tmp_path / "work"),
+           "PYTHON": sys.executable, "PYTHONPATH": str(ROOT / "src"), **env}
     result = subprocess.run(["bash", "benchmarks/gpu_train.sh", "model.name=tiny", "query.encoder.name=hash",
-                             "train.steps=3", "train.log_every=1"], cwd=ROOT, env=env, capture_output=True, text=True)
+                             "train.steps=3", "train.log_every=1", *args], cwd=ROOT, env=env, capture_output=True, text=True)
     logs = "".join(p.read_text() for p in (out / "logs").glob("*.log")) if (out / "logs").exists() else ""
     assert result.returncode == 0, result.stderr + logs
+    return out
 
+
+def test_gpu_script_trains_on_cpu_and_brings_back_a_loadable_checkpoint(bundle, tmp_path):
+    out = gpu_train(bundle, tmp_path)
     run = out / "runs" / "tcn"
     metrics = read_metrics(run / "metrics.jsonl")
     assert metrics[-1]["step"] == 3 and any("val_si_sdri" in m for m in metrics)
@@ -75,3 +86,10 @@ def test_bundle_then_cpu_training_from_it(tmp_path, fixture_manifest, capsys):
     mixture = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     extractor = Extractor.from_pretrained(run / "checkpoints" / "best", device="cpu")
     assert extractor.extract(mixture, 16000, text="a dog barks").shape == mixture.shape
+
+
+@pytest.mark.slow
+def test_gpu_grid_runs_rows_by_seeds(bundle, tmp_path):
+    out = gpu_train(bundle, tmp_path, MODE="grid", ROWS="A0 A3", SEEDS="0", PARALLEL="2", WORKERS="0")
+    summary = json.loads((out / "summary.json").read_text())["runs"]
+    assert set(summary) == {"A0-s0", "A3-s0"} and all(r["steps"] == 3 for r in summary.values())
