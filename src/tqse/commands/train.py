@@ -19,6 +19,9 @@ def register(subparsers) -> None:
     p.add_argument("--max-minutes", type=float,
                    help="stop after this many minutes of training steps in this call (validation not counted), "
                         "with a checkpoint and a validation (resumable)")
+    p.add_argument("--queries-from-cache", action="store_true",
+                   help="never load the query encoder: every training and validation query comes from "
+                        "query.cache_dir (a machine without the encoder's text tower)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=run)
 
@@ -31,6 +34,7 @@ def split_items(items: list[str]) -> tuple[list[str], list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     from tqse.config import load_config, to_yaml
+    from tqse.errors import ConfigError
     from tqse.train.loop import train
 
     files, overrides = split_items(args.items)
@@ -39,6 +43,13 @@ def run(args: argparse.Namespace) -> int:
         print(to_yaml(config), end="")
         return 0
     budget = args.max_minutes * 60 if args.max_minutes is not None else None
-    run_dir = train(config, run_dir=args.run_dir, stop_after=args.stop_after, time_budget_s=budget)
+    encoder = None
+    if args.queries_from_cache:
+        from tqse.query.cache import CachedEncoder
+
+        if not config.query.cache_dir:
+            raise ConfigError("--queries-from-cache needs query.cache_dir")
+        encoder = CachedEncoder.open(config.query.cache_dir)
+    run_dir = train(config, run_dir=args.run_dir, encoder=encoder, stop_after=args.stop_after, time_budget_s=budget)
     log.info("run directory: %s", run_dir)
     return 0

@@ -138,6 +138,51 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._audio.keys)
 
+    def subset(self, out_dir: str | os.PathLike, audio_keys: Iterable[str], captions: Iterable[str]) -> tuple[list, list]:
+        """Write the rows of ``audio_keys`` and ``captions`` that this cache holds into a new cache under
+        ``out_dir`` (same layout and encoder name); returns the (audio keys, captions) it does not hold."""
+        folder = Path(out_dir) / _safe(self.encoder_name)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "meta.json").write_text((self.folder / "meta.json").read_text())
+        missing = []
+        for table, wanted in ((self._audio, audio_keys), (self._text, captions)):
+            wanted = list(dict.fromkeys(wanted))
+            held = [k for k in wanted if k in table.rows]
+            if held:
+                _Table(folder, table.array_path.stem).write(held, np.stack([table.array[table.rows[k]] for k in held]))
+            missing.append([k for k in wanted if k not in table.rows])
+        return missing[0], missing[1]
+
+
+class CachedEncoder:
+    """A query encoder that only reads the embedding cache: training and validation by text (and training
+    by cached audio) with no encoder weights on the machine, e.g. a GPU machine without the text tower.
+
+    ``embed_audio`` raises: mixup, SpecAugment and audio-query validation need the real encoder.
+    """
+
+    def __init__(self, cache: EmbeddingCache):
+        self.cache, self.name = cache, cache.encoder_name
+        self.dim = int(json.loads((cache.folder / "meta.json").read_text())["dim"])
+
+    @classmethod
+    def open(cls, cache_dir: str | os.PathLike, encoder_name: str | None = None) -> "CachedEncoder":
+        """The cache of ``encoder_name``, or the only encoder cached under ``cache_dir``."""
+        if encoder_name is None:
+            names = [json.loads(m.read_text())["encoder"] for m in sorted(Path(cache_dir).expanduser().glob("*/meta.json"))]
+            if len(names) != 1:
+                raise QueryError(f"{cache_dir}: expected the cache of exactly one encoder, found {len(names)}"
+                                 + (f" ({', '.join(names)})" if names else ""))
+            encoder_name = names[0]
+        return cls(EmbeddingCache.open(cache_dir, encoder_name))
+
+    def embed_text(self, texts: list[str]) -> torch.Tensor:
+        return self.cache.text(list(texts))
+
+    def embed_audio(self, wav, sample_rate: int) -> torch.Tensor:
+        raise QueryError(f"{self.cache.folder}: this run reads queries from the embedding cache only; mixup, "
+                         "SpecAugment and audio-query validation need the encoder itself")
+
 
 def _batches(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
@@ -155,10 +200,11 @@ def _embed_clips(encoder: QueryEncoder, clips: list[ClipRecord], sample_rate: in
 
 def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str | os.PathLike,
                 sample_rate: int, crop_seconds: float | None, batch_size: int = 16,
-                progress: bool = False) -> EmbeddingCache:
+                progress: bool = False, captions: Iterable[str] = ()) -> EmbeddingCache:
     """Embed every clip (its deterministic crop) and every caption not cached yet; returns the cache.
 
     Args:
+        captions: texts to embed besides the clips' own captions (class templates, evaluation queries).
         sample_rate: rate the clips are loaded at (the training rate); the encoder resamples from it.
         crop_seconds: crop length of the training targets (``None`` = whole clip).
     """
@@ -173,7 +219,8 @@ def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str |
         key = audio_cache_key(clip, crop_seconds)
         if not cache.has_audio(key):
             todo.setdefault(key, clip)
-    captions = sorted({c for clip in clips for c in clip.captions if not cache.has_text(c)})
+    captions = sorted({c for clip in clips for c in clip.captions} | set(captions))
+    captions = [c for c in captions if not cache.has_text(c)]
     bar = _progress(len(todo) + len(captions), progress)
     keys, rows = list(todo), []
     for chunk in _batches(keys, batch_size):
