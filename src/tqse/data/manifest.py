@@ -25,11 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from tqse.errors import ManifestError  # noqa: F401 - re-exported: `from tqse.data.manifest import ManifestError`
+
 CLIP_KEYS = {"path", "caption", "captions", "class", "dataset", "embedding_key", "frames", "sample_rate"}
-
-
-class ManifestError(ValueError):
-    """A manifest line is malformed: the message names the file and line."""
 
 
 @dataclass
