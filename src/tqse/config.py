@@ -364,10 +364,37 @@ def to_yaml(config: RunConfig) -> str:
     return yaml.safe_dump(to_dict(config), sort_keys=False)
 
 
+# Keys that do not change results: left out of the run's hash (and so of its folder name).
+NOT_HASHED = ("name", "output_dir", "train.progress", "train.tensorboard", "train.device")
+# Keys a resumed run may change: when to stop, log and save, and how many loader processes (examples are a pure
+# function of seed and index, see tqse.data.dataset), none of which alters the steps already taken.
+RESUME_MAY_CHANGE = ("train.steps", "train.log_every", "train.checkpoint_every", "data.workers")
+
+
 def config_hash(config: RunConfig) -> str:
     """Hash of everything that changes results (name, output folder and display settings excluded)."""
     data = to_dict(config)
-    data.pop("name"), data.pop("output_dir")
-    for key in ("progress", "tensorboard", "device"):
-        data["train"].pop(key)
+    for key in NOT_HASHED:
+        section, _, leaf = key.rpartition(".")
+        (data[section] if section else data).pop(leaf)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> ``{"dotted.key": value}`` (lists and other values are leaves)."""
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        out.update(flatten(value, name) if isinstance(value, dict) and value else {name: value})
+    return out
+
+
+def changed_keys(stored: dict[str, Any], config: RunConfig) -> list[str]:
+    """Dotted keys whose value differs between a stored resolved config and ``config``, ignoring keys that do
+    not change results or may change on resume, and keys only one side has (options added or removed since)."""
+    old, new = flatten(stored), flatten(to_dict(config))
+    ignored = (*NOT_HASHED, *RESUME_MAY_CHANGE)
+    return sorted(k for k in old.keys() & new.keys()
+                  if old[k] != new[k] and not any(k == i or k.startswith(i + ".") for i in ignored))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import torch
 
 from tqse import __version__
 
+log = logging.getLogger(__name__)
+
 
 class MetricsLogger:
     """Appends ``{"step": ..., ...}`` lines to ``metrics.jsonl``; on resume drops lines past the resumed step,
@@ -21,9 +24,8 @@ class MetricsLogger:
     def __init__(self, path: Path, resume_step: int = 0, tensorboard_dir: Path | None = None):
         self.path = path
         if path.exists():
-            kept = [line for line in path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
-            path.write_text("".join(line + "\n" for line in kept))
+            kept = [row for row in read_metrics(path) if row.get("step", 0) <= resume_step]
+            path.write_text("".join(json.dumps(row) + "\n" for row in kept))
         self.writer = None
         if tensorboard_dir is not None:
             try:
@@ -46,7 +48,21 @@ class MetricsLogger:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The rows of ``metrics.jsonl``; a line a kill cut short (or any unreadable line) is dropped with a warning."""
+    rows = []
+    text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict) or not isinstance(row.get("step", 0), int):
+            log.warning("%s:%d: dropping a damaged metrics line (a run killed while writing it?)", path, number)
+            continue
+        rows.append(row)
+    return rows
 
 
 def environment(device: torch.device, world_size: int) -> dict[str, Any]:

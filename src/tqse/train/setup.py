@@ -110,8 +110,9 @@ def build_training_model(config: RunConfig, query_dim: int) -> tuple[torch.nn.Mo
     name, kwargs = model_spec(config, query_dim)
     try:
         return build_model(name, **kwargs), name, kwargs
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"model '{config.model.name}': {err}") from None
+    except (TypeError, ValueError, RuntimeError, AssertionError, ArithmeticError) as err:  # bad model.kwargs
+        raise ConfigError(f"model '{config.model.name}' (model.kwargs {config.model.kwargs}): "
+                          f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
 
 
 def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_size: int, start_step: int,
@@ -124,7 +125,9 @@ def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_si
     shards = {k: v for k, v in training_sources(config).items() if is_shard_index(v)}
     if shards:
         return _stream_loader(config, shards, mixing, rank, world_size, start_step, len(clips), loader_args)
-    dataset = MixtureDataset(clips, mixing, seed=config.train.seed, class_caption_datasets=data.class_caption_datasets)
+    source = ", ".join(v for v in training_sources(config).values())
+    dataset = MixtureDataset(clips, mixing, seed=config.train.seed, class_caption_datasets=data.class_caption_datasets,
+                             source=source)
     sampler = IndexSampler(config.train.batch_size, rank, world_size, start_step, config.train.steps)
     return torch.utils.data.DataLoader(dataset, batch_size=sampler.local_batch, sampler=sampler, **loader_args)
 
