@@ -95,7 +95,7 @@ def read_model_config(model_dir: str | os.PathLike) -> dict[str, Any]:
     if not path.exists():
         raise CheckpointError(f"{model_dir}: not a tqse model directory (no {CONFIG_NAME})")
     if not path.is_file():
-        raise CheckpointError(f"{path}: is not a file")
+        raise CheckpointError(f"{path}: is a directory, not a file")
     try:
         config = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as err:
@@ -127,8 +127,12 @@ def _check_model_config(config: Any, path: Path) -> None:
 
 def _build(config: dict[str, Any], model_dir: Path) -> torch.nn.Module:
     """The separator a config names; any failure is the config's (unknown name, kwargs the model refuses)."""
-    from tqse.models import build_model
+    from tqse.models import MODELS, PRESETS, build_model
 
+    if config["model"] not in MODELS and config["model"] not in PRESETS:
+        known = ", ".join(sorted(set(MODELS) | set(PRESETS)))
+        raise CheckpointError(f"{model_dir / CONFIG_NAME}: unknown model '{config['model']}' (known: {known}; "
+                              "written by a newer tqse?)")
     try:
         return build_model(config["model"], **config["kwargs"])
     except (TypeError, ValueError, RuntimeError, AssertionError, ArithmeticError, MemoryError) as err:
@@ -141,6 +145,8 @@ def read_weights(model_dir: str | os.PathLike, device: str | torch.device = "cpu
     weights = Path(model_dir) / WEIGHTS_NAME
     if not weights.exists():
         raise CheckpointError(f"{model_dir}: missing weights file {WEIGHTS_NAME}")
+    if not weights.is_file():
+        raise CheckpointError(f"{weights}: is a directory, not a weights file")
     try:
         return load_file(str(weights), device=str(device))
     except Exception as err:  # safetensors raises its own SafetensorError on truncated files
