@@ -340,10 +340,10 @@ def validate(config: RunConfig) -> None:
         _check_number(key, _get(config, key))
     for key in RANGE_BOUNDS:
         _check_range(key, _get(config, key))
-    modes = [config.query.mode, *config.query.modes.values()]
-    bad = [m for m in modes if m not in QUERY_MODES]
+    modes = {"query.mode": config.query.mode, **{f"query.modes.{k}": v for k, v in config.query.modes.items()}}
+    bad = [(key, mode) for key, mode in modes.items() if mode not in QUERY_MODES]
     if bad:
-        raise ConfigError(f"query mode {bad[0]!r} is not one of {', '.join(QUERY_MODES)}")
+        raise ConfigError(f"{bad[0][0]}={bad[0][1]!r}: query mode is not one of {', '.join(QUERY_MODES)}")
     unknown = [name for name in list(config.data.use) + list(config.query.modes) if name not in config.data.manifests]
     if config.data.use and unknown:
         raise ConfigError(f"dataset {unknown[0]!r} has no manifest (set data.manifests.{unknown[0]}=PATH)")

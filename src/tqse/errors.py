@@ -25,6 +25,10 @@ class QueryError(TqseError):
     """A query is unusable (empty text, no query given, wrong embedding size)."""
 
 
+class TrainingDiverged(TqseError, FloatingPointError):
+    """The training loss became NaN/Inf (learning rate too high, or broken data)."""
+
+
 # Both also derive from ValueError: they were ValueErrors before the hierarchy existed and callers catch them so.
 class AudioError(TqseError, ValueError):
     """Bad audio input: the message names the file (or array) and what is wrong with it."""

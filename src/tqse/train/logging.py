@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from tqse import __version__
+from tqse.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ class MetricsLogger:
         if tensorboard_dir is not None:
             try:
                 from torch.utils.tensorboard import SummaryWriter
-            except ImportError as err:  # tensorboard is an optional extra
-                raise ImportError("train.tensorboard=true needs `pip install tqse[tensorboard]`") from err
+            except ImportError:  # tensorboard is an optional extra
+                raise ConfigError("train.tensorboard=true needs `pip install tqse[tensorboard]`") from None
             self.writer = SummaryWriter(str(tensorboard_dir))
 
     def log(self, step: int, **values: Any) -> None:

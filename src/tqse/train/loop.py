@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from tqse.config import RunConfig, to_yaml, validate
 from tqse.data.manifest import write_json
-from tqse.errors import CheckpointError
+from tqse.errors import CheckpointError, TrainingDiverged
 from tqse.losses import neg_si_sdr
 from tqse.models.model_dir import load_weights_into, model_config
 from tqse.query.provider import QueryProvider
@@ -143,7 +143,8 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
             estimate = ddp_model(mixture, query)
         loss = neg_si_sdr(estimate, target)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"step {step}: loss is {loss.item()} (check the data and learning rate)")
+            raise TrainingDiverged(f"step {step}: loss is {loss.item()}: training diverged (lower train.lr or "
+                                   "train.grad_clip, or check the data)")
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()

@@ -122,6 +122,9 @@ def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_si
     mixing = MixingConfig(data.sample_rate, data.segment_seconds, tuple(data.snr_db), data.different_class,
                           with_mixup_partner=needs_partner, random_lowpass=data.random_lowpass)
     loader_args = dict(num_workers=data.workers, collate_fn=collate, prefetch_factor=4 if data.workers else None)
+    if config.train.batch_size % world_size:
+        raise ConfigError(f"train.batch_size={config.train.batch_size} is the global batch: it must be divisible "
+                          f"by the {world_size} processes")
     shards = {k: v for k, v in training_sources(config).items() if is_shard_index(v)}
     if shards:
         return _stream_loader(config, shards, mixing, rank, world_size, start_step, len(clips), loader_args)
