@@ -68,6 +68,16 @@ def test_a_bad_training_option_is_refused_naming_its_key(override):
     assert_clean_error(caught.value, override.split("=")[0])
 
 
+def test_every_numeric_option_of_the_schema_has_bounds():
+    """A new numeric option must get its bounds in the one table, or it escapes validation."""
+    from tqse.config import NUMBER_BOUNDS, RANGE_BOUNDS, flatten, to_dict
+
+    numeric = [key for key, value in flatten(to_dict(load_config())).items()
+               if (isinstance(value, (int, float)) and not isinstance(value, bool))
+               or (isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value))]
+    assert sorted(k for k in numeric if k not in NUMBER_BOUNDS and k not in RANGE_BOUNDS) == []
+
+
 def test_a_bogus_device_says_what_is_wrong_with_it():
     with pytest.raises(ConfigError, match="not a device name"):
         load_config([], ["train.device=gpu0"])
@@ -269,3 +279,12 @@ def test_a_changed_preset_on_resume_is_refused_naming_the_keys(run):
 def test_more_steps_and_other_logging_may_change_on_resume(run):
     train(tiny_config("train.steps=3", "train.log_every=5", "data.workers=0"), run)
     assert step_of(run / "checkpoints" / "last") == 3
+
+
+def test_an_error_from_a_data_loader_worker_is_printed_as_its_original_line():
+    from tqse.audio.io import AudioError
+    from tqse.cli import one_line
+
+    wrapped = AudioError("Caught AudioError in DataLoader worker process 0.\nOriginal Traceback (most recent "
+                         "call last):\n  File \"x.py\", line 1\ntqse.errors.AudioError: /data/a.flac: file is empty")
+    assert one_line(wrapped) == "/data/a.flac: file is empty"
