@@ -200,7 +200,7 @@ def _one_line(err: BaseException) -> str:
 def _merge(config, layer, where: str):
     try:
         return OmegaConf.merge(config, layer)
-    except (OmegaConfBaseException, ValueError, TypeError, KeyError) as err:
+    except (OmegaConfBaseException, ValueError, TypeError, LookupError) as err:
         raise ConfigError(f"{where}: {_one_line(err)}") from None
 
 
@@ -213,8 +213,8 @@ def load_config(files: list[str | os.PathLike] = (), overrides: list[str] = ()) 
     for override in overrides:  # one at a time, so an error names the override that caused it
         try:
             layer = OmegaConf.from_dotlist([override])
-        except (OmegaConfBaseException, yaml.YAMLError, ValueError, TypeError) as err:
-            raise ConfigError(f"override {override!r}: {_one_line(err)}") from None
+        except Exception as err:  # noqa: BLE001 - OmegaConf's parser raises IndexError etc. on odd keys
+            raise ConfigError(f"override {override!r}: cannot parse ({_one_line(err)})") from None
         config = _merge(config, layer, f"override {override!r}")
     try:
         resolved: RunConfig = OmegaConf.to_object(config)

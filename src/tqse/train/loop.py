@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from tqse.config import RunConfig, to_yaml, validate
 from tqse.data.manifest import write_json
-from tqse.errors import CheckpointError, TrainingDiverged
+from tqse.errors import CheckpointError, ConfigError, TrainingDiverged
 from tqse.losses import neg_si_sdr
 from tqse.models.model_dir import load_weights_into, model_config
 from tqse.query.provider import QueryProvider
@@ -70,6 +70,8 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         stop_after: stop after this many steps in this call (the run stays resumable), e.g. for time budgets.
     """
     validate(config)  # configs built in code get the checks load_config gives YAML
+    if stop_after is not None and stop_after < 0:
+        raise ConfigError(f"--stop-after {stop_after}: must be >= 0 (steps to run in this call)")
     requested = requested_device(config)
     dist_info = init_distributed(torch.device(requested).type)
     device = pick_device(requested, dist_info)
