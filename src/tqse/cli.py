@@ -40,6 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(err: BaseException) -> str:
+    """The message of a user error as one line. An error raised in a DataLoader worker comes back with the
+    worker's traceback in its message; its last line is the original ``module.Class: message``."""
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    prefix = f"{type(err).__module__}.{type(err).__name__}: "
+    if len(lines) > 1 and lines[-1].startswith(prefix):
+        return lines[-1][len(prefix):]
+    return lines[0] if lines else type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -53,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except USER_ERRORS as err:
-        print(f"tqse {args.command}: error: {err}", file=sys.stderr)
+        print(f"tqse {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 2
     return int(result or 0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,51 +154,213 @@ class RunConfig:
 QUERY_MODES = ("text", "audio", "text+audio")
 
 
+def _parse_yaml(path: Path) -> dict:
+    """One YAML file as a dict, with every way it can be unreadable as a one-line :class:`ConfigError`."""
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a config file")
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text (UTF-8) config file (byte {err.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:  # syntax errors: point at the line, as compilers do
+        mark = err.problem_mark or err.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {err.problem or err.context}") from None
+    except yaml.YAMLError as err:  # e.g. a control character the YAML reader refuses
+        raise ConfigError(f"{path}: invalid YAML: {_one_line(err)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must be a mapping, not {type(data).__name__}")
+    return data
+
+
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> list[dict]:
     """The YAML at ``path`` preceded by everything it includes (depth first), as plain dicts."""
     path = path.resolve()
     if path in seen:
         raise ConfigError(f"{path}: include cycle")
-    if not path.exists():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML ({err})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must be a mapping")
+    data = _parse_yaml(path)
     includes = data.pop("include", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) and i for i in includes):
+        raise ConfigError(f"{path}: 'include' must be a file name or a list of file names, not {includes!r}"[:300])
     layers = []
-    for include in [includes] if isinstance(includes, str) else includes:
+    for include in includes:
         layers += _read_yaml(path.parent / include, seen + (path,))
     return layers + [data]
+
+
+def _one_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def _merge(config, layer, where: str):
+    try:
+        return OmegaConf.merge(config, layer)
+    except (OmegaConfBaseException, ValueError, TypeError, LookupError) as err:
+        raise ConfigError(f"{where}: {_one_line(err)}") from None
 
 
 def load_config(files: list[str | os.PathLike] = (), overrides: list[str] = ()) -> RunConfig:
     """Defaults <- each YAML file (with its includes) <- dotted overrides, validated against the schema."""
     config = OmegaConf.structured(RunConfig)
+    for file in files:
+        for layer in _read_yaml(Path(file)):
+            config = _merge(config, layer, f"invalid config {file}")
+    for override in overrides:  # one at a time, so an error names the override that caused it
+        try:
+            layer = OmegaConf.from_dotlist([override])
+        except Exception as err:  # noqa: BLE001 - OmegaConf's parser raises IndexError etc. on odd keys
+            raise ConfigError(f"override {override!r}: cannot parse ({_one_line(err)})") from None
+        config = _merge(config, layer, f"override {override!r}")
     try:
-        for file in files:
-            for layer in _read_yaml(Path(file)):
-                config = OmegaConf.merge(config, layer)
-        config = OmegaConf.merge(config, OmegaConf.from_dotlist(list(overrides)))
+        resolved: RunConfig = OmegaConf.to_object(config)
     except OmegaConfBaseException as err:
-        raise ConfigError(f"invalid config: {err}".splitlines()[0]) from None
-    resolved: RunConfig = OmegaConf.to_object(config)
+        raise ConfigError(f"invalid config: {_one_line(err)}") from None
     validate(resolved)
     return resolved
 
 
+INF = math.inf
+
+# Every numeric option, dotted key -> (lowest, highest) allowed, both inclusive; ``OPEN_ZERO`` keys must be
+# strictly positive. One table, so a new option gets its bounds here and nowhere else. Upper bounds only where
+# a larger value is surely a typo that would exhaust memory or hang (rates, lengths, worker processes).
+NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
+    "data.sample_rate": (1_000, 384_000),
+    "data.segment_seconds": (0.1, 3_600),
+    "data.random_lowpass": (0, 1),
+    "data.workers": (0, 256),
+    "query.manipulation.specaugment.time_masks": (0, 1_000),
+    "query.manipulation.specaugment.time_width": (0, 100_000),
+    "query.manipulation.specaugment.freq_masks": (0, 1_000),
+    "query.manipulation.specaugment.freq_width": (0, 100_000),
+    "query.manipulation.pca.dim": (1, 100_000),
+    "query.manipulation.pca.fit_on": (1, INF),
+    "train.steps": (1, INF),
+    "train.batch_size": (1, INF),
+    "train.lr": (0, INF),
+    "train.weight_decay": (0, INF),
+    "train.warmup_steps": (0, INF),
+    "train.constant_steps": (0, INF),
+    "train.decay_every": (1, INF),
+    "train.decay_factor": (0, 1),
+    "train.grad_clip": (0, INF),
+    "train.seed": (0, 2**32 - 1),  # numpy seeds must be >= 0; step seeds (loop.step_seed) must fit in 64 bits
+    "train.log_every": (1, INF),
+    "train.checkpoint_every": (1, INF),
+    "train.val_every": (1, INF),
+    "eval.max_mixtures": (1, INF),
+}
+OPEN_ZERO = {"train.lr", "train.decay_factor", "train.grad_clip"}
+
+# [low, high] pairs from which a value is drawn uniformly: two finite numbers, low <= high, within these bounds.
+RANGE_BOUNDS: dict[str, tuple[float, float]] = {
+    "data.snr_db": (-100, 100),
+    "query.manipulation.dropout.p_audio": (0, 1),
+    "query.manipulation.dropout.p_text": (0, 1),
+    "query.manipulation.noise.alpha_audio": (0, 1_000),
+    "query.manipulation.noise.alpha_text": (0, 1_000),
+    "query.manipulation.mixup.snr_db": (-100, 100),
+}
+
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+# interferer_class_caption queries the interferer's class: the wrong-query control (tqse.data.manifest).
+QUERY_FIELDS = ("caption", "class_caption", "interferer_class_caption")
+
+
+def _get(config: RunConfig, key: str) -> Any:
+    value = config
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _bounds_text(lo: float, hi: float, open_zero: bool) -> str:
+    low = "> 0" if open_zero else f">= {lo:n}"
+    return low if hi == INF else f"{low} and <= {hi:n}"
+
+
+def _check_number(key: str, value: Any) -> None:
+    lo, hi = NUMBER_BOUNDS[key]
+    open_zero = key in OPEN_ZERO
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{key}={value!r}: must be a finite number {_bounds_text(lo, hi, open_zero)}")
+    if value < lo or value > hi or (open_zero and value <= 0):
+        raise ConfigError(f"{key}={value!r}: must be {_bounds_text(lo, hi, open_zero)}")
+
+
+def _check_range(key: str, value: Any) -> None:
+    lo, hi = RANGE_BOUNDS[key]
+    numbers = list(value) if isinstance(value, (list, tuple)) else None
+    if numbers is None or len(numbers) != 2:
+        raise ConfigError(f"{key}={value!r}: must be a [low, high] pair of two numbers")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in numbers):
+        raise ConfigError(f"{key}={numbers!r}: both ends must be finite numbers")
+    if numbers[0] > numbers[1]:
+        raise ConfigError(f"{key}={numbers!r}: reversed range (low must be <= high)")
+    if numbers[0] < lo or numbers[1] > hi:
+        raise ConfigError(f"{key}={numbers!r}: must lie within [{lo:n}, {hi:n}]")
+
+
+def check_device(name: str | None, key: str = "train.device") -> None:
+    """Refuse a device this machine cannot run on, saying which part is wrong (name, type, index)."""
+    if name is None:
+        return
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"{key}={name!r}: not a device name (cpu, cuda, cuda:N or mps)") from None
+    if device.type == "cpu":
+        return
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"{key}={name!r}: no CUDA GPU is available on this machine (use cpu)")
+        if device.index is not None and device.index >= count:
+            raise ConfigError(f"{key}={name!r}: GPU index {device.index} does not exist (this machine has {count})")
+        return
+    if device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError(f"{key}={name!r}: Apple MPS is not available on this machine (use cpu)")
+        return
+    raise ConfigError(f"{key}={name!r}: device type '{device.type}' is not supported for training (cpu, cuda, mps)")
+
+
 def validate(config: RunConfig) -> None:
-    modes = [config.query.mode, *config.query.modes.values()]
-    bad = [m for m in modes if m not in QUERY_MODES]
+    """Refuse a config no run can use, naming the dotted key: the one place where options are checked.
+
+    Called after every merge (:func:`load_config`) and again by ``train`` for configs built in code.
+    """
+    for key in NUMBER_BOUNDS:
+        _check_number(key, _get(config, key))
+    for key in RANGE_BOUNDS:
+        _check_range(key, _get(config, key))
+    modes = {"query.mode": config.query.mode, **{f"query.modes.{k}": v for k, v in config.query.modes.items()}}
+    bad = [(key, mode) for key, mode in modes.items() if mode not in QUERY_MODES]
     if bad:
-        raise ConfigError(f"query mode {bad[0]!r} is not one of {', '.join(QUERY_MODES)}")
+        raise ConfigError(f"{bad[0][0]}={bad[0][1]!r}: query mode is not one of {', '.join(QUERY_MODES)}")
     unknown = [name for name in list(config.data.use) + list(config.query.modes) if name not in config.data.manifests]
     if config.data.use and unknown:
         raise ConfigError(f"dataset {unknown[0]!r} has no manifest (set data.manifests.{unknown[0]}=PATH)")
-    if config.train.precision not in ("auto", "bf16", "fp16", "fp32"):
+    if config.train.precision not in PRECISIONS:
         raise ConfigError(f"train.precision must be auto, bf16, fp16 or fp32, not {config.train.precision!r}")
+    for key, value in [("eval.query_field", config.eval.query_field)] + \
+            [("eval.also_query_fields", v) for v in config.eval.also_query_fields]:
+        if value not in QUERY_FIELDS:
+            raise ConfigError(f"{key} must be one of {', '.join(QUERY_FIELDS)}, not {value!r}")
+    if not isinstance(config.model.name, str) or not config.model.name:
+        raise ConfigError("model.name must be a preset or model name")
+    check_device(config.train.device)
 
 
 def to_dict(config: RunConfig) -> dict[str, Any]:
@@ -208,10 +371,37 @@ def to_yaml(config: RunConfig) -> str:
     return yaml.safe_dump(to_dict(config), sort_keys=False)
 
 
+# Keys that do not change results: left out of the run's hash (and so of its folder name).
+NOT_HASHED = ("name", "output_dir", "train.progress", "train.tensorboard", "train.device")
+# Keys a resumed run may change: when to stop, log and save, and how many loader processes (examples are a pure
+# function of seed and index, see tqse.data.dataset), none of which alters the steps already taken.
+RESUME_MAY_CHANGE = ("train.steps", "train.log_every", "train.checkpoint_every", "data.workers")
+
+
 def config_hash(config: RunConfig) -> str:
     """Hash of everything that changes results (name, output folder and display settings excluded)."""
     data = to_dict(config)
-    data.pop("name"), data.pop("output_dir")
-    for key in ("progress", "tensorboard", "device"):
-        data["train"].pop(key)
+    for key in NOT_HASHED:
+        section, _, leaf = key.rpartition(".")
+        (data[section] if section else data).pop(leaf)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> ``{"dotted.key": value}`` (lists and other values are leaves)."""
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        out.update(flatten(value, name) if isinstance(value, dict) and value else {name: value})
+    return out
+
+
+def changed_keys(stored: dict[str, Any], config: RunConfig) -> list[str]:
+    """Dotted keys whose value differs between a stored resolved config and ``config``, ignoring keys that do
+    not change results or may change on resume, and keys only one side has (options added or removed since)."""
+    old, new = flatten(stored), flatten(to_dict(config))
+    ignored = (*NOT_HASHED, *RESUME_MAY_CHANGE)
+    return sorted(k for k in old.keys() & new.keys()
+                  if old[k] != new[k] and not any(k == i or k.startswith(i + ".") for i in ignored))

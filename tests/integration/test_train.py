@@ -64,6 +64,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     run_dir = tmp_path / "killed"
     code = (f"from tqse.cli import main; import sys; sys.exit(main(['train', {str(FIXTURE_SETUP)!r}, 'data.use=[ac]', "
             f"'train.steps=400', 'train.batch_size=2', 'data.segment_seconds=0.5', 'train.checkpoint_every=2', "
+            f"'train.warmup_steps=2', 'train.lr=1e-3', "
             f"'--run-dir', {str(run_dir)!r}]))")
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = run_dir / "checkpoints" / "last" / "training_state.pt"

@@ -14,12 +14,9 @@ import numpy as np
 import soundfile as sf
 
 from tqse.audio.resample import resample
+from tqse.errors import AudioError  # noqa: F401 - re-exported: `from tqse.audio.io import AudioError`
 
 SILENCE_PEAK = 1e-6  # below this peak a clip carries no usable signal (int16 quantisation step is 3e-5)
-
-
-class AudioError(ValueError):
-    """Bad audio input: the message names the file (or array) and what is wrong with it."""
 
 
 @dataclass(frozen=True)

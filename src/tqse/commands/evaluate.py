@@ -47,6 +47,7 @@ def _sets(args: argparse.Namespace) -> list[tuple[str, list, str, int]]:
     from tqse.errors import ConfigError
     from tqse.eval import protocols
 
+    _check_options(args)
     names = list(protocols.BENCHMARKS) if "all" in args.benchmark else list(dict.fromkeys(args.benchmark))
     if names and not args.root:
         raise ConfigError("--benchmark needs --root (the folder holding AudioSep's metadata/ and data/)")
@@ -78,6 +79,20 @@ def _sets(args: argparse.Namespace) -> list[tuple[str, list, str, int]]:
     return sets
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The numeric and device options of ``tqse eval``, checked before any file is read."""
+    import math
+
+    from tqse.config import check_device
+    from tqse.errors import ConfigError
+
+    if not math.isfinite(args.chunk_seconds) or args.chunk_seconds < 0:
+        raise ConfigError(f"--chunk-seconds {args.chunk_seconds}: must be 0 (whole clip) or a positive number")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size {args.batch_size}: must be >= 1")
+    check_device(args.device, "--device")
+
+
 def _run_name(model_dir: Path) -> str:
     """Default output name: the model folder, or ``<run>-best`` for ``runs/<run>/checkpoints/best``."""
     path = model_dir.resolve()
@@ -101,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         separator = ModelSeparator(extractor, rate, chunk_seconds=args.chunk_seconds)
         summaries[name] = evaluate(items, separator, sample_rate=rate, out_dir=out, name=name,
                                    aggregation=aggregation, separate_batch=separator.batch,
-                                   batch_size=max(1, args.batch_size), resume=not args.no_resume,
+                                   batch_size=args.batch_size, resume=not args.no_resume,
                                    progress=not args.no_progress, info=info)
     table = comparison_table(summaries)
     (out / "report.md").write_text(f"{table}\n\n{readme_line(summaries)}\n", encoding="utf-8")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from tqse.audio.io import AudioError, audio_info, load_audio
-from tqse.data.manifest import CLASS_TEMPLATE, ClipRecord
+from tqse.data.manifest import CLASS_TEMPLATE, ClipRecord, ManifestError
 from tqse.data.mixing import mix_at_snr
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,15 @@ class MixtureDataset(torch.utils.data.Dataset):
         config: mixing settings.
         seed: base seed; example ``i`` depends only on ``(seed, i)``.
         class_caption_datasets: datasets whose text query is "this is the sound of {class}" (VGGSound-style).
+        source: where the clips came from (manifest paths), named in errors.
     Returns (per item) a dict with ``mixture``, ``target`` (float32 ``[T]``), ``caption`` (str, may be ""),
     ``clip`` (index into ``clips``), ``dataset`` (str) and optionally ``partner`` (``[T]``).
     """
 
     def __init__(self, clips: Sequence[ClipRecord], config: MixingConfig, seed: int = 0,
-                 class_caption_datasets: Sequence[str] = ()):
+                 class_caption_datasets: Sequence[str] = (), source: str = "the training clips"):
         if len(clips) < 2:
-            raise ValueError("on-the-fly mixing needs at least two clips")
+            raise ManifestError(f"{source}: {len(clips)} clip(s); mixing needs at least two clips")
         self.clips, self.config, self.seed = list(clips), config, seed
         self.class_caption_datasets = set(class_caption_datasets)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
@@ -92,7 +93,8 @@ class MixtureDataset(torch.utils.data.Dataset):
             for label in set(labels):
                 self._by_label[label] = np.flatnonzero([lab != label for lab in labels])
             if any(len(v) == 0 for v in self._by_label.values()):
-                raise ValueError("different_class=True needs at least two classes")
+                raise ManifestError(f"{source}: every clip has class {labels[0]!r}; mixing clips of different "
+                                    "classes needs at least two classes (or set data.different_class=false)")
 
     def _fill_headers(self) -> None:
         for clip in self.clips:

@@ -25,11 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from tqse.errors import ManifestError  # noqa: F401 - re-exported: `from tqse.data.manifest import ManifestError`
+
 CLIP_KEYS = {"path", "caption", "captions", "class", "dataset", "embedding_key", "frames", "sample_rate"}
-
-
-class ManifestError(ValueError):
-    """A manifest line is malformed: the message names the file and line."""
 
 
 @dataclass
@@ -66,8 +64,14 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     path = Path(path)
     if not path.exists():
         raise ManifestError(f"{path}: manifest not found")
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
+    if path.is_dir():
+        raise ManifestError(f"{path}: is a directory, not a manifest")
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ManifestError(f"{path}:{number}: not UTF-8 text (a binary file?)") from None
             if not line.strip():
                 continue
             try:
@@ -83,12 +87,34 @@ def _resolve(base: Path, value: str) -> str:
     return value if os.path.isabs(value) else str((base / value).resolve())
 
 
+def check_text(value: Any, where: str, key: str) -> None:
+    """Refuse text no tokenizer can take: JSON may carry lone UTF-16 surrogates (``"\\ud800"``), which are not
+    Unicode characters and make tokenizers fail deep inside with a ``TypeError``."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ManifestError(f"{where}: '{key}' must be a string, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ManifestError(f"{where}: '{key}' contains an invalid character (lone surrogate at {err.start})") from None
+
+
 def parse_clip(obj: dict[str, Any], base: Path, where: str, dataset: str | None = None) -> ClipRecord:
     if "path" not in obj or not isinstance(obj["path"], str):
         raise ManifestError(f"{where}: clip line has no 'path'")
     captions = obj.get("captions") or ([obj["caption"]] if obj.get("caption") else [])
     if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
         raise ManifestError(f"{where}: 'captions' must be a list of strings")
+    for caption in captions:
+        check_text(caption, where, "caption")
+    for key in ("frames", "sample_rate"):  # a header cache: wrong values would be trusted when cropping
+        value = obj.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ManifestError(f"{where}: '{key}' must be a positive integer, not {value!r}")
+    for key in ("class", "dataset", "path"):  # labels may be numbers in some datasets: only text is checked
+        if isinstance(obj.get(key), str):
+            check_text(obj[key], where, key)
     return ClipRecord(
         path=_resolve(base, obj["path"]),
         captions=captions,
@@ -177,6 +203,8 @@ def read_mixtures(path: str | os.PathLike) -> list[MixtureRecord]:
         for key in ("mixture", "target"):
             if not isinstance(obj.get(key), str):
                 raise ManifestError(f"{path}:{number}: mixture line has no '{key}'")
+        for key in ("caption", "class_caption"):
+            check_text(obj.get(key), f"{path}:{number}", key)
         rows.append(MixtureRecord(
             mixture=_resolve(base, obj["mixture"]),
             target=_resolve(base, obj["target"]),

@@ -42,11 +42,23 @@ def _read_done(csv_path: Path, items: Sequence[EvalItem]) -> dict[int, dict[str,
         for row in csv.DictReader(f):
             try:
                 index = int(row["index"])
-            except (KeyError, ValueError):  # half-written last line of a killed run
+                [float(row[m]) for m in (*METRICS, "seconds")]
+            except (KeyError, ValueError, TypeError):  # half-written last line of a killed run
                 continue
-            if index < len(items) and items[index].id == row["id"] and row.get("seconds"):
+            if 0 <= index < len(items) and items[index].id == row["id"]:
                 done[index] = row
     return done
+
+
+def _rewrite_done(csv_path: Path, done: dict[int, dict[str, Any]]) -> None:
+    """Keep only complete rows before appending: a row cut short by a kill would otherwise be glued to the next
+    row written (appending continues on its line) and read back as a row of shifted columns."""
+    tmp = csv_path.with_name(f".{csv_path.name}.tmp{os.getpid()}")
+    with tmp.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(done[i] for i in sorted(done))
+    os.replace(tmp, csv_path)
 
 
 def _prefetch(items: Sequence[tuple[int, EvalItem]], sample_rate: int,
@@ -101,6 +113,8 @@ def evaluate(items: Sequence[EvalItem], separate: Separate, *, sample_rate: int,
     todo = [(i, item) for i, item in enumerate(items) if i not in done]
     stats = {"length_mismatch": 0, "seconds": 0.0}
     fresh = not (resume and csv_path.exists() and done)
+    if not fresh:
+        _rewrite_done(csv_path, done)
     with csv_path.open("w" if fresh else "a", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         if fresh:

@@ -62,53 +62,121 @@ def recover_interrupted(out_dir: str | os.PathLike) -> Path | None:
     """Clean up after a killed save: delete half-written temporary folders and, if the kill fell between
     the two renames, put the previous folder back. Returns the folder, or None if there is none."""
     out_dir = Path(out_dir)
-    if out_dir.parent.exists():
-        for partial in out_dir.parent.glob(f".{out_dir.name}.tmp*"):
-            shutil.rmtree(partial, ignore_errors=True)
-    if out_dir.exists():
-        return out_dir
-    leftovers = sorted(out_dir.parent.glob(f".{out_dir.name}.old*")) if out_dir.parent.exists() else []
-    if leftovers:
-        os.replace(leftovers[-1], out_dir)
-        return out_dir
-    return None
+    if not out_dir.parent.is_dir():
+        return None
+    for partial in out_dir.parent.glob(f".{out_dir.name}.tmp*"):
+        _remove(partial)
+    leftovers = sorted(out_dir.parent.glob(f".{out_dir.name}.old*"), key=lambda p: p.stat().st_mtime)
+    if not out_dir.exists() and leftovers:
+        os.replace(leftovers.pop(), out_dir)  # killed between the renames: the previous folder is complete
+    for old in leftovers:  # killed after both renames, before the clean-up: a full stale copy
+        _remove(old)
+    return out_dir if out_dir.exists() else None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def read_model_config(model_dir: str | os.PathLike) -> dict[str, Any]:
+    """``config.json`` of a model directory, checked for the fields a rebuild needs (:class:`CheckpointError`)."""
     model_dir = Path(model_dir)
     path = model_dir / CONFIG_NAME
     if not model_dir.is_dir():
         raise CheckpointError(f"{model_dir}: model directory not found")
     if not path.exists():
         raise CheckpointError(f"{model_dir}: not a tqse model directory (no {CONFIG_NAME})")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: is a directory, not a file")
     try:
-        config = json.loads(path.read_text())
+        config = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise CheckpointError(f"{path}: corrupt model config (not UTF-8 text at byte {err.start})") from None
     except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path}: corrupt model config ({err.msg})") from None
+        raise CheckpointError(f"{path}: corrupt model config ({err.msg} at line {err.lineno})") from None
+    except RecursionError:  # deeply nested brackets
+        raise CheckpointError(f"{path}: corrupt model config (nested too deeply)") from None
+    _check_model_config(config, path)
+    return config
+
+
+def _check_model_config(config: Any, path: Path) -> None:
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: model config must be a JSON object, not {type(config).__name__}")
     for key in ("model", "kwargs", "sample_rate", "encoder"):
         if key not in config:
             raise CheckpointError(f"{path}: model config lacks '{key}'")
-    return config
+    expected = {"model": str, "kwargs": dict, "sample_rate": int, "encoder": dict}
+    for key, kind in expected.items():
+        if not isinstance(config[key], kind) or isinstance(config[key], bool):
+            raise CheckpointError(f"{path}: model config '{key}' must be a {kind.__name__}, "
+                                  f"not {type(config[key]).__name__}")
+    if not 1_000 <= config["sample_rate"] <= 384_000:  # the bounds of data.sample_rate (tqse.config)
+        raise CheckpointError(f"{path}: model config sample_rate {config['sample_rate']} is out of range")
+    if not all(isinstance(k, str) for k in config["kwargs"]):
+        raise CheckpointError(f"{path}: model config kwargs must have string keys")
+
+
+def _build(config: dict[str, Any], model_dir: Path) -> torch.nn.Module:
+    """The separator a config names; any failure is the config's (unknown name, kwargs the model refuses)."""
+    from tqse.models import MODELS, PRESETS, build_model
+
+    if config["model"] not in MODELS and config["model"] not in PRESETS:
+        known = ", ".join(sorted(set(MODELS) | set(PRESETS)))
+        raise CheckpointError(f"{model_dir / CONFIG_NAME}: unknown model '{config['model']}' (known: {known}; "
+                              "written by a newer tqse?)")
+    try:
+        return build_model(config["model"], **config["kwargs"])
+    except (TypeError, ValueError, RuntimeError, AssertionError, ArithmeticError, MemoryError) as err:
+        raise CheckpointError(f"{model_dir / CONFIG_NAME}: cannot build model '{config['model']}' "
+                              f"from its kwargs ({_first_line(err)})") from None
+
+
+def read_weights(model_dir: str | os.PathLike, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """``model.safetensors`` of a model directory; a missing, truncated or foreign file is a CheckpointError."""
+    weights = Path(model_dir) / WEIGHTS_NAME
+    if not weights.exists():
+        raise CheckpointError(f"{model_dir}: missing weights file {WEIGHTS_NAME}")
+    if not weights.is_file():
+        raise CheckpointError(f"{weights}: is a directory, not a weights file")
+    try:
+        return load_file(str(weights), device=str(device))
+    except Exception as err:  # safetensors raises its own SafetensorError on truncated files
+        raise CheckpointError(f"{weights}: unreadable weights ({_first_line(err)})") from None
+
+
+def load_weights_into(model: torch.nn.Module, state: dict[str, torch.Tensor], weights: Path, name: str) -> None:
+    """Load ``state`` into ``model``, refusing missing, extra, wrongly shaped or non-finite tensors by name."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        raise CheckpointError(f"{weights}: weights do not match model '{name}' "
+                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for key, tensor in state.items():
+        if tensor.shape != expected[key].shape:
+            raise CheckpointError(f"{weights}: tensor '{key}' has shape {list(tensor.shape)}, model '{name}' "
+                                  f"expects {list(expected[key].shape)} (weights from another model or preset?)")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{weights}: tensor '{key}' contains NaN/Inf (weights of a diverged run?)")
+    model.load_state_dict(state)
 
 
 def load_model_dir(model_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild the separator of a model directory: ``(model in eval mode, config)``."""
-    from tqse.models import build_model
-
     config = read_model_config(model_dir)
-    weights = Path(model_dir) / WEIGHTS_NAME
-    if not weights.exists():
-        raise CheckpointError(f"{model_dir}: missing weights file {WEIGHTS_NAME}")
-    model = build_model(config["model"], **config["kwargs"])
-    try:
-        state = load_file(str(weights), device=str(device))
-    except Exception as err:  # safetensors raises its own SafetensorError on truncated files
-        raise CheckpointError(f"{weights}: unreadable weights ({err})") from None
+    state = read_weights(model_dir, device)
+    model = _build(config, Path(model_dir))
     state = {k: v for k, v in state.items() if not k.startswith(TRANSFORM_PREFIX)}
-    result = model.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise CheckpointError(f"{weights}: weights do not match model '{config['model']}' "
-                              f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})")
+    load_weights_into(model, state, Path(model_dir) / WEIGHTS_NAME, config["model"])
     return model.to(device).eval(), config
 
 
@@ -119,9 +187,12 @@ def load_query_transform(model_dir: str | os.PathLike, config: dict[str, Any]) -
         return None
     from tqse.query.manipulations import PCAProjection
 
-    state = load_file(str(Path(model_dir) / WEIGHTS_NAME))
+    state = read_weights(model_dir)
     try:
-        return PCAProjection(state[TRANSFORM_PREFIX + "mean"], state[TRANSFORM_PREFIX + "components"],
-                             inverse=spec["kind"] == "pca_inv")
+        mean, components = state[TRANSFORM_PREFIX + "mean"], state[TRANSFORM_PREFIX + "components"]
     except KeyError:
         raise CheckpointError(f"{model_dir}: config names a query transform but its weights are missing") from None
+    if not isinstance(spec, dict) or mean.dim() != 1 or components.dim() != 2 or components.shape[1] != mean.shape[0]:
+        raise CheckpointError(f"{model_dir}: query transform does not fit its weights "
+                              f"(mean {list(mean.shape)}, components {list(components.shape)})")
+    return PCAProjection(mean, components, inverse=spec.get("kind") == "pca_inv")

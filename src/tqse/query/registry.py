@@ -98,7 +98,11 @@ def load_encoder(name_or_path: str, path: str | None = None, **kwargs) -> QueryE
         else:
             raise CheckpointError(f"unknown query encoder '{name_or_path}' (known: {', '.join(sorted(ENCODERS))}, "
                                   "or a path to a checkpoint)")
-    return ENCODERS[name_or_path](path=path, **kwargs)
+    try:
+        return ENCODERS[name_or_path](path=path, **kwargs)
+    except (TypeError, ValueError, ArithmeticError) as err:  # options the backend refuses (query.encoder.kwargs)
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"query encoder '{name_or_path}' with options {kwargs}: {reason}") from None
 
 
 def encoder_from_config(config: dict[str, Any]) -> QueryEncoder:

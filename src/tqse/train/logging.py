@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from typing import Any
 import torch
 
 from tqse import __version__
+from tqse.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 class MetricsLogger:
@@ -22,17 +26,16 @@ class MetricsLogger:
         self.path = path
         self.train_seconds = 0.0
         if path.exists():
-            kept = [line for line in path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
-            path.write_text("".join(line + "\n" for line in kept))
+            kept = [row for row in read_metrics(path) if row.get("step", 0) <= resume_step]
+            path.write_text("".join(json.dumps(row) + "\n" for row in kept))
             # Training time (validation and checkpoints excluded) carries over a resume: curves against CPU time.
-            self.train_seconds = max([json.loads(line).get("train_seconds", 0.0) for line in kept] or [0.0])
+            self.train_seconds = max([row.get("train_seconds", 0.0) for row in kept] or [0.0])
         self.writer = None
         if tensorboard_dir is not None:
             try:
                 from torch.utils.tensorboard import SummaryWriter
-            except ImportError as err:  # tensorboard is an optional extra
-                raise ImportError("train.tensorboard=true needs `pip install tqse[tensorboard]`") from err
+            except ImportError:  # tensorboard is an optional extra
+                raise ConfigError("train.tensorboard=true needs `pip install tqse[tensorboard]`") from None
             self.writer = SummaryWriter(str(tensorboard_dir))
 
     def log(self, step: int, **values: Any) -> None:
@@ -49,7 +52,21 @@ class MetricsLogger:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The rows of ``metrics.jsonl``; a line a kill cut short (or any unreadable line) is dropped with a warning."""
+    rows = []
+    text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict) or not isinstance(row.get("step", 0), int):
+            log.warning("%s:%d: dropping a damaged metrics line (a run killed while writing it?)", path, number)
+            continue
+        rows.append(row)
+    return rows
 
 
 def environment(device: torch.device, world_size: int) -> dict[str, Any]:

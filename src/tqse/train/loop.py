@@ -17,13 +17,15 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from tqse.config import RunConfig, to_yaml
+from tqse.config import RunConfig, to_yaml, validate
+from tqse.data.manifest import write_json
+from tqse.errors import CheckpointError, ConfigError, TrainingDiverged
 from tqse.losses import neg_si_sdr
-from tqse.models.model_dir import model_config, recover_interrupted
+from tqse.models.model_dir import load_weights_into, model_config
 from tqse.query.provider import QueryProvider
 from tqse.query.registry import encoder_from_config
 from tqse.train import setup
-from tqse.train.checkpoint import load_training_state, save_checkpoint, set_rng_state
+from tqse.train.checkpoint import check_resume_config, clean_checkpoints, resume_point, save_checkpoint, set_rng_state
 from tqse.train.distributed import DistInfo, all_reduce_mean, barrier, init_distributed, shutdown
 from tqse.train.logging import MetricsLogger, environment
 from tqse.train.schedule import build_optimizer
@@ -70,6 +72,9 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         time_budget_s: stop (with a checkpoint and a validation) once this call has spent this long in training
             steps (validation and checkpoints not counted): equal-compute studies. Single-process runs only.
     """
+    validate(config)  # configs built in code get the checks load_config gives YAML
+    if stop_after is not None and stop_after < 0:
+        raise ConfigError(f"--stop-after {stop_after}: must be >= 0 (steps to run in this call)")
     requested = requested_device(config)
     dist_info = init_distributed(torch.device(requested).type)
     device = pick_device(requested, dist_info)
@@ -77,9 +82,10 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     last_dir = run_dir / "checkpoints" / "last"
     if dist_info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        clean_checkpoints(last_dir.parent)
+        check_resume_config(last_dir.parent, config)  # before config.yaml is overwritten with the new config
         (run_dir / "config.yaml").write_text(to_yaml(config))
         (run_dir / "env.json").write_text(json.dumps(environment(device, dist_info.world_size), indent=2))
-        recover_interrupted(last_dir)
     barrier(dist_info)
 
     torch.manual_seed(config.train.seed)
@@ -94,9 +100,10 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     optimizer, scheduler = build_optimizer(model, config.train)
 
     start_step = 0
-    if (last_dir / "config.json").exists():
-        start_step = _resume(last_dir, model, optimizer, scheduler, pca, device)
-        log.info("resumed %s at step %d", run_dir, start_step)
+    resume = resume_point(last_dir.parent, device)
+    if resume is not None:
+        start_step = _resume(*resume, model, optimizer, scheduler, pca)
+        log.info("resumed %s at step %d from %s", run_dir, start_step, resume[0].name)
     if start_step >= config.train.steps:
         log.info("run %s already finished (%d steps)", run_dir, start_step)
         shutdown(dist_info)
@@ -144,7 +151,8 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
             estimate = ddp_model(mixture, query)
         loss = neg_si_sdr(estimate, target)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"step {step}: loss is {loss.item()} (check the data and learning rate)")
+            raise TrainingDiverged(f"step {step}: loss is {loss.item()}: training diverged (lower train.lr or "
+                                   "train.grad_clip, or check the data)")
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -188,18 +196,20 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     return run_dir
 
 
-def _resume(last_dir: Path, model, optimizer, scheduler, pca, device) -> int:
-    from safetensors.torch import load_file
-
-    state = load_file(str(last_dir / "model.safetensors"), device=str(device))
+def _resume(folder: Path, state: dict, training: dict, model, optimizer, scheduler, pca) -> int:
     transform = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("query_transform.")}
-    model.load_state_dict({k: v for k, v in state.items() if not k.startswith("query_transform.")})
+    load_weights_into(model, {k: v for k, v in state.items() if not k.startswith("query_transform.")},
+                      folder / "model.safetensors", "this run's model")
     if pca is not None and transform:
         pca.load_state_dict(transform)
-    training = load_training_state(last_dir)
-    optimizer.load_state_dict(training["optimizer"])
-    scheduler.load_state_dict(training["scheduler"])
-    set_rng_state(training["rng"])
+    try:
+        optimizer.load_state_dict(training["optimizer"])
+        scheduler.load_state_dict(training["scheduler"])
+        set_rng_state(training["rng"])
+    except (KeyError, ValueError, TypeError, RuntimeError) as err:  # a state from another model or tqse
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{folder}: training state does not fit this run ({reason}); delete {folder} "
+                              "to start over") from None
     return int(training["step"])
 
 
@@ -229,6 +239,18 @@ def _cache_keys(provider: QueryProvider, clips, batch, config: RunConfig):
     return [audio_cache_key(record, config.data.segment_seconds) for record in records]
 
 
+def _best_score(best_file: Path) -> float:
+    """The best validation score so far; a damaged record (a kill mid-write, before writes were atomic) counts
+    as none, so the next validation rewrites it."""
+    if not best_file.exists():
+        return -math.inf
+    try:
+        return float(json.loads(best_file.read_text(encoding="utf-8"))["val_si_sdri"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        log.warning("%s: unreadable (%s); the next validation replaces it", best_file, type(err).__name__)
+        return -math.inf
+
+
 def _validate(config, model, encoder, pca, device, step, metrics, run_dir, checkpoint, dist_info) -> None:
     if not dist_info.is_main:
         barrier(dist_info)
@@ -245,9 +267,8 @@ def _validate(config, model, encoder, pca, device, step, metrics, run_dir, check
         logged |= {f"val_{field}_{k}": v for k, v in extra.items() if k in ("si_sdri", "sdri")}
     metrics.log(step, **logged)
     best_file = run_dir / "checkpoints" / "best.json"
-    best = json.loads(best_file.read_text())["val_si_sdri"] if best_file.exists() else -math.inf
-    if summary["si_sdri"] > best:
+    if summary["si_sdri"] > _best_score(best_file):
         checkpoint(step, run_dir / "checkpoints" / "best")
-        best_file.write_text(json.dumps({"step": step, "val_si_sdri": summary["si_sdri"]}))
+        write_json(best_file, {"step": step, "val_si_sdri": summary["si_sdri"]}, indent=None)
     else:
         barrier(dist_info)

@@ -110,8 +110,9 @@ def build_training_model(config: RunConfig, query_dim: int) -> tuple[torch.nn.Mo
     name, kwargs = model_spec(config, query_dim)
     try:
         return build_model(name, **kwargs), name, kwargs
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"model '{config.model.name}': {err}") from None
+    except (TypeError, ValueError, RuntimeError, AssertionError, ArithmeticError) as err:  # bad model.kwargs
+        raise ConfigError(f"model '{config.model.name}' (model.kwargs {config.model.kwargs}): "
+                          f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
 
 
 def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_size: int, start_step: int,
@@ -122,10 +123,15 @@ def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_si
                           with_mixup_partner=needs_partner, random_lowpass=data.random_lowpass,
                           preload=data.preload, preload_cache=str(_preload_cache()) if data.preload else None)
     loader_args = dict(num_workers=data.workers, collate_fn=collate, prefetch_factor=4 if data.workers else None)
+    if config.train.batch_size % world_size:
+        raise ConfigError(f"train.batch_size={config.train.batch_size} is the global batch: it must be divisible "
+                          f"by the {world_size} processes")
     shards = {k: v for k, v in training_sources(config).items() if is_shard_index(v)}
     if shards:
         return _stream_loader(config, shards, mixing, rank, world_size, start_step, len(clips), loader_args)
-    dataset = MixtureDataset(clips, mixing, seed=config.train.seed, class_caption_datasets=data.class_caption_datasets)
+    source = ", ".join(v for v in training_sources(config).values())
+    dataset = MixtureDataset(clips, mixing, seed=config.train.seed, class_caption_datasets=data.class_caption_datasets,
+                             source=source)
     sampler = IndexSampler(config.train.batch_size, rank, world_size, start_step, config.train.steps)
     return torch.utils.data.DataLoader(dataset, batch_size=sampler.local_batch, sampler=sampler, **loader_args)
 
