@@ -27,3 +27,20 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 USER_ERRORS = _user_errors()
+
+
+# Extraction-side faults (issue 11 / issue 10); kept at the end of the module so parallel edits above merge.
+class OptionError(TqseError):
+    """A numeric or textual option is unusable (nan, negative, out of range, wrong type); names the option."""
+
+
+class OutputError(TqseError):
+    """An output target cannot hold the audio or cannot be written (format limits, path problems)."""
+
+
+class DeviceError(TqseError):
+    """The requested compute device does not exist or is unavailable on this machine."""
+
+
+class ExtractionError(TqseError):
+    """Separation produced unusable output (NaN/Inf), with the likely cause named."""
