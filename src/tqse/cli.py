@@ -87,13 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_defaults_everywhere(parser: argparse.ArgumentParser) -> None:
-    """Give options without help text an empty one, so the formatter still shows their default."""
+    """Give options without help text their name as help, so the formatter still shows their default
+    (argparse prints nothing, not even the default, for an option whose help is blank)."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 _show_defaults_everywhere(sub)
         elif action.help is None and action.default not in (None, False, argparse.SUPPRESS):
-            action.help = " "
+            action.help = action.dest.replace("_", " ")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+DELAY_SECONDS = 2.0  # a bar appears only once a run has lasted this long
+
 
 class ExtractionProgress:
     """``progress(seconds)`` advances the bar; :meth:`start_file` names the file being processed."""
@@ -16,7 +18,7 @@ class ExtractionProgress:
         from tqdm import tqdm
 
         self.files, self.done = files, 0
-        self.bar = tqdm(total=round(total_seconds, 2), unit="s", unit_scale=False, file=sys.stderr, delay=2.0,
+        self.bar = tqdm(total=round(total_seconds, 2), unit="s", unit_scale=False, file=sys.stderr, delay=DELAY_SECONDS,
                         disable=not (enabled and sys.stderr.isatty()), dynamic_ncols=True, leave=False,
                         bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]")
 
