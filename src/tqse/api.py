@@ -201,7 +201,7 @@ class Extractor:
             raise QueryError("extract_file streams in chunks: chunk_seconds must be > 0")
         depth = None if depth is None else choice("depth", depth, DEPTHS)
         clip_mode = choice("clip_mode", clip_mode, CLIP_MODES)
-        job = Job(str(in_path), [Path(out_path)], [Path(residual_path)] if residual_path else [None])
+        job = Job(str(in_path), [out_path], [residual_path] if residual_path is not None else [None])
         queries, _ = self.embed_queries(text=text, audio_query=audio_query, embedding=embedding)
         run_job(self, job, queries, options, depth=depth, clip_mode=clip_mode, progress=progress)
         return Path(out_path)

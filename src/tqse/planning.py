@@ -9,12 +9,13 @@ names the one output file of a one-input, one-query run; ``-o -`` writes WAV to 
 from __future__ import annotations
 
 import glob
+import os
 import re
 import string
 from pathlib import Path
 
 from tqse.audio.io import AudioError
-from tqse.audio.output import STDOUT
+from tqse.audio.output import STDOUT, is_dir
 from tqse.errors import OptionError, OutputError
 from tqse.jobs import Job
 
@@ -31,13 +32,13 @@ def expand_inputs(items: list[str], exclude: Path | None = None) -> list[str]:
     for item in items:
         if item == STDOUT:
             found.append(item)
-        elif Path(item).is_dir():
+        elif os.path.isdir(item):
             files = sorted(p for p in Path(item).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS
                            and p.is_file() and not _under(p, exclude) and not p.name.startswith("."))
             if not files:
                 raise AudioError(f"{item}: no audio files in this folder ({', '.join(sorted(AUDIO_EXTENSIONS))})")
             found += map(str, files)
-        elif Path(item).exists():
+        elif os.path.exists(item):
             found.append(item)
         elif glob.has_magic(item):
             matches = sorted(p for p in glob.glob(item, recursive=True) if Path(p).is_file())
@@ -90,7 +91,7 @@ def plan(inputs: list[str], labels: list[str], *, output: str | None, model: str
          fmt: str | None = None, residual: bool = False) -> list[Job]:
     """One :class:`Job` per input (see module docstring); raises on names two outputs would share."""
     slugs = query_slugs(labels)
-    if output == STDOUT or (output and Path(output).suffix and not Path(output).is_dir()):
+    if output == STDOUT or (output and Path(output).suffix and not is_dir(output)):
         return [_single(inputs, slugs, output, template, residual)]
     root = Path(output or DEFAULT_ROOT) / slug(model, 80)
     template = check_template(template or DEFAULT_TEMPLATE)

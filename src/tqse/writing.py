@@ -51,7 +51,11 @@ def write_outputs(blocks: Iterable[Blocks], outputs: list[Output], *, gain: floa
         scratch_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".tqse-scratch-", dir=scratch_dir) as tmp:
         paths = [Path(tmp) / f"{i}.w64" for i in range(len(outputs))]
-        peaks = _scratch_pass(blocks, outputs, paths, sample_rate, channels)
+        try:
+            peaks = _scratch_pass(blocks, outputs, paths, sample_rate, channels)
+        except (OSError, sf.LibsndfileError) as err:  # scratch space: the target's folder
+            reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
+            raise OutputError(f"{tmp}: cannot write temporary output ({reason})") from None
         for output, path, peak in zip(outputs, paths, peaks):
             if not output.residual and peak < SILENT_PEAK:
                 log.warning("%s: the extracted sound is silent", output.label)
@@ -80,6 +84,15 @@ def _scratch_pass(blocks: Iterable[Blocks], outputs: list[Output], paths: list[P
 
 
 def _convert(scratch: Path, output: Output, factor: float, clip_mode: str, rate: int, channels: int) -> None:
+    try:
+        _convert_unchecked(scratch, output, factor, clip_mode, rate, channels)
+    except (OSError, sf.LibsndfileError, RuntimeError) as err:  # disk full, permissions, codec refusal
+        reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
+        raise OutputError(f"{output.label}: cannot write ({reason})") from None
+
+
+def _convert_unchecked(scratch: Path, output: Output, factor: float, clip_mode: str, rate: int,
+                       channels: int) -> None:
     spec = output.spec
     if spec.path is None:
         buffer = io.BytesIO()

@@ -121,19 +121,27 @@ def check_path(path: str | os.PathLike, inputs: tuple[Path, ...] = ()) -> Path:
     if len(path.name.encode("utf-8", "surrogateescape")) > NAME_MAX - _TMP_OVERHEAD:
         raise OutputError(f"{path.name[:40]}...: output file name too long "
                           f"(at most {NAME_MAX - _TMP_OVERHEAD} bytes)")
-    if path.is_dir():
+    if is_dir(path):
         raise OutputError(f"{path}: is a directory: name a file inside it, e.g. {path / 'out.wav'}")
-    if path.exists() and not path.is_file():
+    if os.path.lexists(path) and not os.path.isfile(path):
         raise OutputError(f"{path}: not a regular file (device, pipe or special file): choose another name")
     for parent in path.absolute().parents:
-        if parent.exists():
-            if not parent.is_dir():
+        if os.path.exists(parent):
+            if not os.path.isdir(parent):
                 raise OutputError(f"{path}: {parent} is a file, not a folder")
             break
     for source in inputs:
         if _same_file(path, source):
             raise OutputError(f"{path}: is an input of this run; tqse never overwrites an input: choose another -o")
     return path
+
+
+def is_dir(path: str | os.PathLike) -> bool:
+    """``Path.is_dir`` that answers False instead of raising for names the OS refuses (too long...)."""
+    try:
+        return os.path.isdir(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _same_file(a: Path, b: Path) -> bool:
