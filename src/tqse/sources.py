@@ -52,12 +52,20 @@ def _check_length(name: str, frames: int) -> None:
         raise AudioError(f"{name}: audio has zero length (no samples after the header)")
 
 
+def _check_rate(name: str, rate: int) -> None:
+    from tqse.options import MAX_RATE, MIN_RATE
+
+    if not MIN_RATE <= rate <= MAX_RATE:  # a corrupt header can claim 1 Hz or 2 GHz: soxr would hang or zero it
+        raise AudioError(f"{name}: sample rate {rate} Hz is outside what tqse handles ({MIN_RATE}-{MAX_RATE} Hz)")
+
+
 def file_source(path: str | os.PathLike) -> Source:
     """A file streamed from disk; float files get a peak pre-pass (integer PCM cannot exceed full scale)."""
     if str(path) == STDIN:
         return stdin_source()
     info = audio_info(path)
     _check_length(info.path, info.frames)
+    _check_rate(info.path, info.sample_rate)
     is_float = sf.info(info.path).subtype in ("FLOAT", "DOUBLE")
 
     def peak() -> float:
@@ -94,4 +102,5 @@ def stdin_source() -> Source:
         data, rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise AudioError(f"standard input: not a readable audio stream ({err})") from None
+    _check_rate("standard input", rate)
     return array_source(data.T, rate, "standard input")
