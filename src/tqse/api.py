@@ -132,10 +132,14 @@ class Extractor:
         x = x.repeat(query.shape[0], 1)
         y = self.model(x, query.repeat_interleave(channels, dim=0))
         if not torch.isfinite(y).all():
-            raise ExtractionError(self._nan_cause(mixture))
+            raise ExtractionError(self._nan_cause(mixture, query))
         return y[:, :n].float().cpu().numpy()
 
-    def _nan_cause(self, mixture: np.ndarray) -> str:
+    def _nan_cause(self, mixture: np.ndarray, query: torch.Tensor) -> str:
+        norm = float(query.norm(dim=-1).max())
+        if not np.isfinite(norm) or norm > 1e3:  # encoders give unit-norm embeddings
+            return (f"the model produced NaN/Inf: the query embedding's norm is {norm:.3g} (encoders give about 1): "
+                    "pass an embedding from the model's encoder")
         if any(not torch.isfinite(p).all() for p in self.model.parameters()):
             where = f" ({self.model_dir})" if self.model_dir else ""
             return f"the model produced NaN/Inf: its weights contain NaN/Inf{where}: retrain or re-export the model"

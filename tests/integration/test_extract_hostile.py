@@ -167,3 +167,17 @@ def test_the_ogg_crash_case_really_crashed_libsndfile_in_a_subprocess(tmp_path):
             f"sf.write({str(tmp_path / 'x.ogg')!r}, np.zeros(1000, np.float32), 384000, format='OGG')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode != 0  # -11 (SIGSEGV) with libsndfile 1.2.2
+
+
+def test_huge_embedding_or_audio_query_is_an_error_not_nan_output(extractor):
+    x = tone(300, 0.3, 16000)
+    try:
+        out = extractor.extract(x, 16000, embedding=np.full(32, 1e30, np.float32))
+        assert np.isfinite(out).all()
+    except USER_ERRORS as err:
+        assert "embedding" in str(err)
+    try:
+        out = extractor.extract(x, 16000, audio_query=np.full(16000, 1e30, np.float32), audio_query_rate=16000)
+        assert np.isfinite(out).all()
+    except USER_ERRORS as err:
+        assert "query" in str(err)
