@@ -37,7 +37,7 @@ class ExtractRequest:
 def run_extract(request: ExtractRequest, extractor=None) -> list[str]:
     """Extract every query from every input; returns the written targets (paths, or ``-``)."""
     from tqse.jobs import prepare, run_prepared
-    from tqse.planning import DEFAULT_ROOT, expand_inputs, plan
+    from tqse.planning import DEFAULT_ROOT, expand_inputs, plan, single_target
     from tqse.progress import ExtractionProgress
     from tqse.queries import text_queries
 
@@ -45,7 +45,7 @@ def run_extract(request: ExtractRequest, extractor=None) -> list[str]:
     if request.texts:
         text_queries(request.texts)  # a bad caption fails now, before any file is opened
     model_dir, model_name = _model(request, extractor)
-    root = None if request.output and Path(request.output).suffix else Path(request.output or DEFAULT_ROOT)
+    root = None if single_target(request.output) else Path(request.output or DEFAULT_ROOT)
     inputs = expand_inputs(request.inputs, exclude=root)
     jobs = plan(inputs, labels, output=request.output, model=model_name, template=request.template,
                 fmt=request.fmt, residual=request.residual)

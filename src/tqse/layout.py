@@ -60,7 +60,10 @@ def to_channels_first(audio, name: str = "input audio", layout: str | None = Non
 
 def _as_numpy(audio, name: str) -> tuple[str, Any, np.ndarray]:
     if type(audio).__module__.startswith("torch"):
-        return "torch", audio.device, audio.detach().cpu().numpy()
+        tensor = audio.detach().cpu()
+        if tensor.is_floating_point() and tensor.element_size() < 4:  # bf16/fp16 have no numpy dtype
+            tensor = tensor.float()
+        return "torch", audio.device, tensor.numpy()
     try:
         return "numpy", None, np.asarray(audio)
     except (ValueError, TypeError) as err:

@@ -75,6 +75,11 @@ def query_slugs(labels: list[str]) -> list[str]:
     return slugs
 
 
+def single_target(output: str | None) -> bool:
+    """``-o`` names one file (an audio suffix, not an existing folder) or standard output."""
+    return output == STDOUT or bool(output and Path(output).suffix and not is_dir(output))
+
+
 def check_template(template: str) -> str:
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
@@ -91,7 +96,7 @@ def plan(inputs: list[str], labels: list[str], *, output: str | None, model: str
          fmt: str | None = None, residual: bool = False) -> list[Job]:
     """One :class:`Job` per input (see module docstring); raises on names two outputs would share."""
     slugs = query_slugs(labels)
-    if output == STDOUT or (output and Path(output).suffix and not is_dir(output)):
+    if single_target(output):
         return [_single(inputs, slugs, output, template, residual)]
     root = Path(output or DEFAULT_ROOT) / slug(model, 80)
     template = check_template(template or DEFAULT_TEMPLATE)
