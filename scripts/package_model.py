@@ -24,6 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from default_model import FIELDS, score_sets, time_extraction  # noqa: E402
 
+from tqse.pretrained import card_front_matter  # noqa: E402
+
 MAX_FP16_LOSS_DB = 0.05
 
 
@@ -95,7 +97,9 @@ def model_card(name: str, config: dict, summary: dict, scores: dict, speed: dict
             rows.append(f"| {set_name} | {label} | {s['si_sdri']:+.2f} | {s['sdri']:+.2f} | {s['count']} | "
                         f"[{low:+.1f}, {high:+.1f}] |")
     size = "float16" if keep_half else "float32"
-    return f"""# {name}
+    flat = {f"{s}_{f}_si_sdri": scores[s][f]["si_sdri"] for s in scores for f in FIELDS}
+    return card_front_matter(config, flat) + f"""
+# {name}
 
 The default model of tqse: a text-queried target sound extractor. Give it a mixture and a caption ("a dog
 barking", "this is the sound of violin"); it returns that sound. Load it with `Extractor.from_pretrained()`

@@ -1,9 +1,10 @@
-"""Python API: ``Extractor.from_pretrained(model_dir).extract(audio, text="a dog barking")``.
+"""Python API: ``Extractor.from_pretrained("NAME" | DIR).extract(audio, text="a dog barking")``.
 
-The extractor owns a separator (rebuilt by name from a model directory) and the query encoder its config
-names. Audio of any rate and channel count goes in; the extracted sound comes back at the input's rate and
-shape. Long input is separated in overlapping chunks with cross-fade (:mod:`tqse.streaming`), and
-:meth:`Extractor.extract_file` streams from and to disk so memory stays bounded whatever the length.
+The extractor owns a separator (rebuilt by name from a model folder) and the query encoder its config names.
+Audio goes in as a path, a numpy array or a torch tensor, ``[T]``, ``[C, T]`` or ``[T, C]`` (see
+:mod:`tqse.layout`), at any rate; the result has the input's rate, layout and type. A list of queries gives a
+list of results, separated in one batch. Long input is separated in overlapping chunks with cross-fade
+(:mod:`tqse.engine`), and :meth:`Extractor.extract_file` streams from and to disk so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 import torch
 
-from tqse.audio.io import AudioError, audio_info, iter_blocks, load_audio, validate_audio
-from tqse.audio.resample import StreamResampler, match_length, resample
-from tqse.errors import QueryError
+from tqse.audio.io import AudioError, load_audio
+from tqse.device import default_device, resolve_device  # noqa: F401 - default_device is part of the API
+from tqse.errors import DeviceError, ExtractionError, QueryError
+from tqse.layout import to_channels_first
 from tqse.models.model_dir import load_model_dir, load_query_transform
-from tqse.streaming import ChunkedSeparator
+from tqse.options import DEPTHS, chunk_options, choice, CLIP_MODES, sample_rate as check_rate
 
 log = logging.getLogger(__name__)
 
@@ -30,35 +31,51 @@ DEFAULT_OVERLAP_SECONDS = 1.0
 MIN_MODEL_SAMPLES = 2048  # below the STFT's reflect padding: zero-pad, separate, crop
 
 
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 class Extractor:
     """Separator + query encoder, ready to extract.
 
     Args:
         model: a separator taking ``(mixture [B, T], query [B, D])``.
-        config: the model directory's config (``sample_rate``, ``encoder`` ...).
+        config: the model folder's config (``sample_rate``, ``encoder`` ...).
         encoder: a :class:`~tqse.query.base.QueryEncoder`; built from ``config["encoder"]`` when omitted.
+        device: ``cpu``, ``cuda``, ``cuda:1``...; default cuda when available.
     """
 
     def __init__(self, model: torch.nn.Module, config: dict[str, Any], encoder=None, device: str | None = None):
-        self.device = torch.device(device or default_device())
-        self.model = model.to(self.device).eval()
+        self.device = resolve_device(device)
+        try:
+            self.model = model.to(self.device).eval()
+        except RuntimeError as err:  # out of memory, driver faults: a device problem, not a model problem
+            raise DeviceError(f"device {self.device}: cannot hold the model ({str(err).splitlines()[0]})") from None
         self.config = config
         self.sample_rate = int(config["sample_rate"])
         self._encoder = encoder
         self.query_transform = None  # PCA / PCA-inv for models trained with it
+        self.model_dir: Path | None = None
 
     @classmethod
-    def from_pretrained(cls, model_dir: str | os.PathLike, device: str | None = None, encoder=None) -> "Extractor":
-        """Load a model directory (``config.json`` + ``model.safetensors``)."""
-        device = device or default_device()
-        model, config = load_model_dir(model_dir, device=device)
-        extractor = cls(model, config, encoder=encoder, device=device)
+    def from_pretrained(cls, name_or_dir: str | os.PathLike | None = None, device: str | None = None,
+                        encoder=None) -> "Extractor":
+        """Load a model by name (``tqse models``), folder path, ``hf://org/name``, or the default (None)."""
+        from tqse.pretrained import resolve_model
+
+        device = resolve_device(device)  # first: a device problem must not look like a weights problem
+        model_dir = resolve_model(name_or_dir)
+        model, config = load_model_dir(model_dir, device="cpu")
+        extractor = cls(model, config, encoder=encoder, device=str(device))
         extractor.query_transform = load_query_transform(model_dir, config)
+        extractor.model_dir = Path(model_dir)
         return extractor
+
+    def save_pretrained(self, out_dir: str | os.PathLike, scores: dict[str, float] | None = None) -> Path:
+        """Write ``config.json``, ``model.safetensors`` (with any query transform) and a ``README.md`` card."""
+        from tqse.models.model_dir import TRANSFORM_PREFIX, save_model_dir
+        from tqse.pretrained import model_card
+
+        state = dict(self.model.state_dict())
+        if self.query_transform is not None:
+            state.update({TRANSFORM_PREFIX + k: v for k, v in self.query_transform.state_dict().items()})
+        return save_model_dir(out_dir, self.config, state, extra_files={"README.md": model_card(self.config, scores)})
 
     @property
     def encoder(self):
@@ -74,124 +91,133 @@ class Extractor:
     def embed_query(self, *, text: str | None = None, audio_query=None, audio_query_rate: int | None = None,
                     embedding=None) -> torch.Tensor:
         """Exactly one of ``text``, ``audio_query`` (path or array), ``embedding`` (``[D]``) -> ``[1, D]``."""
+        return self.embed_queries(text=text, audio_query=audio_query, audio_query_rate=audio_query_rate,
+                                  embedding=embedding)[0][:1]
+
+    def embed_queries(self, *, text=None, audio_query=None, audio_query_rate: int | None = None,
+                      embedding=None) -> tuple[torch.Tensor, bool]:
+        """Like :meth:`embed_query` but each may be a list (``embedding``: ``[Q, D]``) -> ``([Q, D], is_list)``."""
+        from tqse.queries import audio_queries, embedding_queries, text_queries
+
         given = [name for name, value in (("text", text), ("audio_query", audio_query), ("embedding", embedding))
                  if value is not None]
         if len(given) != 1:
             raise QueryError(f"give exactly one of text, audio_query, embedding (got {given or 'none'})")
         if text is not None:
-            if not isinstance(text, str) or not text.strip():
-                raise QueryError("the text query is empty")
-            query = self.encoder.embed_text([text.strip()])
+            texts, many = text_queries(text)
+            query = self.encoder.embed_text(texts)
         elif audio_query is not None:
-            if isinstance(audio_query, (str, os.PathLike)):
-                wav, rate = load_audio(audio_query)
-            else:
-                if audio_query_rate is None:
-                    raise QueryError("audio_query given as an array needs audio_query_rate")
-                wav, rate = validate_audio(np.asarray(audio_query, np.float32), "audio query"), audio_query_rate
-            query = self.encoder.embed_audio(torch.as_tensor(wav).reshape(1, -1), rate)
+            clips, many = audio_queries(audio_query, audio_query_rate)
+            query = torch.cat([self.encoder.embed_audio(torch.as_tensor(w).reshape(1, -1), r) for w, r in clips])
         else:
-            query = torch.as_tensor(np.asarray(embedding, np.float32)).reshape(1, -1)
-            if not torch.isfinite(query).all():
-                raise QueryError("the query embedding contains NaN/Inf")
+            query, many = embedding_queries(embedding)
         if self.query_transform is not None and embedding is None:
             query = self.query_transform.to(query.device)(query)
         expected = getattr(self.model, "query_dim", query.shape[-1])
         if query.shape[-1] != expected:
             raise QueryError(f"query embedding has {query.shape[-1]} dimensions, the model expects {expected}")
-        return query.float().to(self.device)
+        if not torch.isfinite(query).all():
+            raise QueryError(f"the {given[0]} query gives a NaN/Inf embedding (an audio query far too loud?)")
+        return query.float().to(self.device), many
 
     # -- separation --------------------------------------------------------------------------------------
     @torch.inference_mode()
     def separate(self, mixture: np.ndarray, query: torch.Tensor) -> np.ndarray:
-        """Run the separator once on ``[C, n]`` model-rate audio (channels as batch) -> ``[C, n]``."""
-        n = mixture.shape[-1]
+        """Run the separator once on ``[C, n]`` model-rate audio for ``Q`` queries ``[Q, D]`` -> ``[Q * C, n]``
+        (query-major: rows ``q * C .. q * C + C - 1`` belong to query ``q``)."""
+        n, channels = mixture.shape[-1], mixture.shape[0]
         x = torch.from_numpy(np.ascontiguousarray(mixture, np.float32)).to(self.device)
         if n < MIN_MODEL_SAMPLES:
             x = torch.nn.functional.pad(x, (0, MIN_MODEL_SAMPLES - n))
-        y = self.model(x, query.expand(x.shape[0], -1))
+        x = x.repeat(query.shape[0], 1)
+        y = self.model(x, query.repeat_interleave(channels, dim=0))
+        if not torch.isfinite(y).all():
+            raise ExtractionError(self._nan_cause(mixture, query))
         return y[:, :n].float().cpu().numpy()
 
-    def _chunker(self, query: torch.Tensor, channels: int, chunk_seconds: float, overlap_seconds: float):
-        chunk = int(round(chunk_seconds * self.sample_rate))
-        overlap = int(round(overlap_seconds * self.sample_rate))
-        return ChunkedSeparator(lambda seg: self.separate(seg, query), chunk, overlap, channels)
+    def _nan_cause(self, mixture: np.ndarray, query: torch.Tensor) -> str:
+        norm = float(query.norm(dim=-1).max())
+        if not np.isfinite(norm) or norm > 1e3:  # encoders give unit-norm embeddings
+            return (f"the model produced NaN/Inf: the query embedding's norm is {norm:.3g} (encoders give about 1): "
+                    "pass an embedding from the model's encoder")
+        if any(not torch.isfinite(p).all() for p in self.model.parameters()):
+            where = f" ({self.model_dir})" if self.model_dir else ""
+            return f"the model produced NaN/Inf: its weights contain NaN/Inf{where}: retrain or re-export the model"
+        peak = float(np.abs(mixture).max(initial=0.0))
+        return (f"the model produced NaN/Inf on input with peak {peak:.3g}: the input level is outside what the "
+                "model handles, or its weights are broken")
 
-    def extract(self, audio, sample_rate: int | None = None, *, text: str | None = None, audio_query=None,
-                embedding=None, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-                overlap_seconds: float = DEFAULT_OVERLAP_SECONDS, audio_query_rate: int | None = None) -> np.ndarray:
-        """Extract the queried sound from ``audio`` (a path, or an array ``[T]``/``[T, C]`` with ``sample_rate``).
+    def extract(self, audio, sample_rate: int | None = None, *, text=None, audio_query=None, embedding=None,
+                chunk_seconds: float = DEFAULT_CHUNK_SECONDS, overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+                audio_query_rate: int | None = None, layout: str | None = None, residual: bool = False):
+        """Extract the queried sound(s) from ``audio``.
 
-        Returns float32 audio with the input's rate and shape. ``chunk_seconds=0`` disables chunking.
+        Args:
+            audio: a path (result ``[T]`` for mono, ``[T, C]`` otherwise, like soundfile), or a numpy array /
+                torch tensor ``[T]``, ``[C, T]`` or ``[T, C]`` with ``sample_rate`` (``layout`` settles a
+                shape that fits both, e.g. ``layout="CT"``).
+            text: a caption or a list of captions (one result per caption, one batch).
+            chunk_seconds: chunk length (``0``: the whole signal at once); ``overlap_seconds`` cross-fade.
+            residual: also return the mixture minus the estimate, as ``(estimate, residual)``.
+        Returns:
+            The input's layout and type (torch in, torch out), float; a list when a list of queries was given.
         """
+        from tqse import engine
+        from tqse.sources import array_source
+
+        options = chunk_options(chunk_seconds, overlap_seconds)
         if isinstance(audio, (str, os.PathLike)):
             wav, sample_rate = load_audio(audio, mono=False)
-        else:
-            if sample_rate is None:
-                raise AudioError("audio given as an array needs sample_rate")
-            wav = validate_audio(np.asarray(audio, np.float32), "input audio")
-        query = self.embed_query(text=text, audio_query=audio_query, embedding=embedding,
-                                 audio_query_rate=audio_query_rate)
-        squeeze = wav.ndim == 1
-        channels_first = np.atleast_2d(wav.T if wav.ndim == 2 else wav)  # [C, T]
-        model_rate = np.stack([resample(ch, sample_rate, self.sample_rate) for ch in channels_first])
-        chunker = self._chunker(query, model_rate.shape[0], chunk_seconds, overlap_seconds)
-        out = np.concatenate([chunker.push(model_rate), chunker.finish()], axis=1)
-        out = np.stack([match_length(resample(ch, self.sample_rate, sample_rate), wav.shape[0]) for ch in out])
-        return out[0] if squeeze else out.T
+            audio = wav[:, 0] if wav.shape[1] == 1 else wav
+            layout = "T" if wav.shape[1] == 1 else "TC"
+        elif sample_rate is None:
+            raise AudioError("audio given as an array needs sample_rate")
+        rate = check_rate("sample_rate", sample_rate)
+        data, shape = to_channels_first(audio, "input audio", layout)
+        source = array_source(data, rate)
+        queries, many = self.embed_queries(text=text, audio_query=audio_query, embedding=embedding,
+                                           audio_query_rate=audio_query_rate)
+        gain = source.input_gain()
+        options = type(options)(options.chunk_seconds, options.overlap_seconds, block_seconds=max(
+            options.block_seconds, source.seconds + 1))  # in memory already: one block
+        blocks = list(engine.run(self, source, queries, options, gain))
+        results = []
+        for q in range(queries.shape[0]):
+            parts = [shape.restore(_unscale(np.concatenate([getattr(b, k)[:, q] for b in blocks]).T, gain))
+                     for k in (("estimate", "residual") if residual else ("estimate",))]
+            results.append(tuple(parts) if residual else parts[0])
+        return results if many else results[0]
 
-    def extract_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, *, text: str | None = None,
-                     audio_query=None, embedding=None, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-                     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS, block_seconds: float = 30.0) -> Path:
-        """Stream ``in_path`` -> ``out_path`` (same rate and channels) with bounded memory; written atomically."""
-        if not chunk_seconds:
+    def extract_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, *, text=None, audio_query=None,
+                     embedding=None, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+                     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS, block_seconds: float = 30.0,
+                     residual_path: str | os.PathLike | None = None, depth: str | None = None,
+                     clip_mode: str = "rescale", progress=None) -> Path:
+        """Stream ``in_path`` -> ``out_path`` (same rate and channels) with bounded memory; written atomically.
+
+        ``residual_path`` also writes the mixture minus the estimate; ``depth`` is ``int16`` (default for
+        PCM formats), ``int24`` or ``float32``; ``clip_mode`` ``rescale`` | ``clamp`` | ``none``.
+        """
+        from tqse.jobs import Job, run_job
+
+        options = chunk_options(chunk_seconds, overlap_seconds, block_seconds)
+        if not options.chunk_seconds:
             raise QueryError("extract_file streams in chunks: chunk_seconds must be > 0")
-        info = audio_info(in_path)
-        query = self.embed_query(text=text, audio_query=audio_query, embedding=embedding)
-        out_path = Path(out_path)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_path.with_name(f".{out_path.name}.tmp{os.getpid()}")
-        chunker = self._chunker(query, info.channels, chunk_seconds, overlap_seconds)
-        to_model = StreamResampler(info.sample_rate, self.sample_rate, info.channels)
-        to_file = StreamResampler(self.sample_rate, info.sample_rate, info.channels)
-        writer = _BoundedWriter(tmp, info.sample_rate, info.frames, info.channels, out_path.suffix)
-        try:
-            for block in iter_blocks(in_path, max(1, int(block_seconds * info.sample_rate)), mono=False):
-                if not np.isfinite(block).all():
-                    raise AudioError(f"{in_path}: audio contains NaN/Inf samples")
-                writer.write(to_file.process(chunker.push(to_model.process(block).T).T))
-            tail = chunker.push(to_model.process(np.zeros((0, info.channels), np.float32), last=True).T)
-            writer.write(to_file.process(np.concatenate([tail, chunker.finish()], axis=1).T, last=True))
-            writer.close()
-        except BaseException:
-            writer.file.close()
-            tmp.unlink(missing_ok=True)
-            raise
-        if writer.peak < 1e-9:
-            log.warning("%s: the extracted sound is silent", out_path)
-        os.replace(tmp, out_path)
-        return out_path
+        depth = None if depth is None else choice("depth", depth, DEPTHS)
+        clip_mode = choice("clip_mode", clip_mode, CLIP_MODES)
+        job = Job(str(in_path), [out_path], [residual_path] if residual_path is not None else [None])
+        queries, _ = self.embed_queries(text=text, audio_query=audio_query, embedding=embedding)
+        run_job(self, job, queries, options, depth=depth, clip_mode=clip_mode, progress=progress)
+        return Path(out_path)
 
 
-class _BoundedWriter:
-    """Writes exactly ``frames`` samples: drops resampler overshoot, zero-pads any shortfall at close."""
-
-    def __init__(self, path: Path, sample_rate: int, frames: int, channels: int, suffix: str):
-        fmt = (suffix.lstrip(".") or "wav").upper()
-        if fmt not in sf.available_formats():
-            raise AudioError(f"{path}: cannot write audio format '{fmt}'")
-        self.file = sf.SoundFile(str(path), "w", samplerate=sample_rate, channels=channels, format=fmt)
-        self.remaining, self.channels, self.peak = frames, channels, 0.0
-
-    def write(self, samples: np.ndarray) -> None:
-        """``samples``: ``[n, C]``."""
-        samples = samples[: self.remaining]
-        if samples.size:
-            self.file.write(samples)
-            self.remaining -= samples.shape[0]
-            self.peak = max(self.peak, float(np.abs(samples).max()))
-
-    def close(self) -> None:
-        if self.remaining > 0:
-            self.file.write(np.zeros((self.remaining, self.channels), np.float32))
-        self.file.close()
+def _unscale(out: np.ndarray, gain: float) -> np.ndarray:
+    """Back from the model domain to the input's level; refuse what float32 cannot hold."""
+    if gain == 1.0:
+        return out
+    with np.errstate(over="ignore"):
+        back = (out.astype(np.float64) / gain).astype(np.float32)
+    if not np.isfinite(back).all():
+        raise ExtractionError("the extracted sound exceeds the float32 range at the input's level "
+                              "(input near the float32 maximum): lower the input level")
+    return back

@@ -41,3 +41,20 @@ class ManifestError(TqseError, ValueError):
 # What the CLI reports as one line (exit status 2): tqse's own errors and the operating system's refusals
 # (permission denied, disk full, a directory where a file was expected), whose messages name the path.
 USER_ERRORS: tuple[type[BaseException], ...] = (TqseError, OSError)
+
+
+# Extraction-side faults (issue 11 / issue 10).
+class OptionError(TqseError):
+    """A numeric or textual option is unusable (nan, negative, out of range, wrong type); names the option."""
+
+
+class OutputError(TqseError):
+    """An output target cannot hold the audio or cannot be written (format limits, path problems)."""
+
+
+class DeviceError(TqseError):
+    """The requested compute device does not exist or is unavailable on this machine."""
+
+
+class ExtractionError(TqseError):
+    """Separation produced unusable output (NaN/Inf), with the likely cause named."""

@@ -28,22 +28,25 @@ class ChunkedSeparator:
         chunk: chunk length in samples; ``0`` disables chunking (everything is separated at ``finish``).
         overlap: cross-fade length in samples (clamped to half a chunk).
         channels: number of channels ``C`` pushed at once (processed as one batch).
+        out_channels: rows ``separate`` returns (default ``C``; ``Q * C`` when ``Q`` queries run as one batch).
     """
 
-    def __init__(self, separate: SeparateFn, chunk: int, overlap: int, channels: int = 1):
-        self.separate, self.chunk, self.channels = separate, chunk, channels
+    def __init__(self, separate: SeparateFn, chunk: int, overlap: int, channels: int = 1,
+                 out_channels: int | None = None):
+        self.separate, self.chunk, self.in_channels = separate, chunk, channels
+        self.channels = out_channels or channels  # rows of the output accumulator
         self.overlap = min(overlap, chunk // 2) if chunk else 0
         self.hop = chunk - self.overlap
-        self._in = np.zeros((channels, 0), np.float32)  # input samples from absolute position `_in_start`
+        self._in = np.zeros((self.in_channels, 0), np.float32)  # input samples from absolute position `_in_start`
         self._in_start = 0
-        self._acc = np.zeros((channels, 0), np.float32)  # weighted output from absolute position `_out_start`
+        self._acc = np.zeros((self.channels, 0), np.float32)  # weighted output from absolute position `_out_start`
         self._weight = np.zeros(0, np.float32)
         self._out_start = 0
         self._next_chunk = 0  # absolute start of the next regular chunk
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Add ``[C, n]`` samples; returns ``[C, m]`` output samples that no later chunk can change."""
-        self._in = np.concatenate([self._in, np.asarray(samples, np.float32).reshape(self.channels, -1)], axis=1)
+        self._in = np.concatenate([self._in, np.asarray(samples, np.float32).reshape(self.in_channels, -1)], axis=1)
         if not self.chunk:
             return self._empty()
         # Strictly more than a chunk buffered: only then is this chunk certainly not the stream's last one.

@@ -1,4 +1,4 @@
-"""``tqse extract MIX --query TEXT -o OUT [--checkpoint DIR]``."""
+"""``tqse extract INPUT... (-q TEXT | --audio-query FILE)... [-o OUT] [-n MODEL | --checkpoint DIR]``."""
 
 from __future__ import annotations
 
@@ -9,35 +9,53 @@ log = logging.getLogger("tqse.extract")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("extract", help="extract the queried sound from a recording",
-                              description="Extract the sound described by a text (or audio) query from MIX.")
-    p.add_argument("mixture", help="input audio file (any rate, any channel count)")
-    query = p.add_mutually_exclusive_group(required=True)
-    query.add_argument("-q", "--query", help='text query, e.g. "a dog barking"')
-    query.add_argument("--audio-query", help="an audio file whose sound to extract")
-    p.add_argument("-o", "--output", required=True, help="output file (same rate as the input)")
-    p.add_argument("--checkpoint", help="model directory (default: the shipped default model)")
-    p.add_argument("--chunk-seconds", type=float, default=10.0, help="chunk length; 0 = whole file at once")
-    p.add_argument("--overlap-seconds", type=float, default=1.0, help="cross-fade between chunks")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.set_defaults(func=run)
+    p = subparsers.add_parser(
+        "extract", help="extract the queried sound(s) from recordings",
+        description="Extract the sound described by each text (or audio) query from every input. Outputs go to "
+                    "OUT/<model>/<input name>/<query>.wav (like demucs); inputs are never overwritten. Any rate "
+                    "and channel count in; the outputs keep the input's rate, length and channels.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio files, folders (searched recursively), glob patterns, or - for standard input")
+    query = p.add_argument_group("queries (one output per query)")
+    query.add_argument("-q", "--query", action="append", metavar="TEXT",
+                       help='text query, e.g. "a dog barking"; repeat for several')
+    query.add_argument("--audio-query", action="append", metavar="FILE",
+                       help="an audio file whose kind of sound to extract; repeatable")
+    out = p.add_argument_group("outputs")
+    out.add_argument("-o", "--output", metavar="OUT", help="output folder (default: separated), or a file name "
+                     "with an audio suffix for one input and one query, or - for standard output (WAV)")
+    out.add_argument("--filename", metavar="TEMPLATE", help="names below OUT/<model>: fields {track} (input "
+                     "name), {query} (query slug), {ext}, {model}, {parent} (default: {track}/{query}.{ext})")
+    out.add_argument("--residual", action="store_true", help="also write the mixture minus the estimate "
+                     "(<query>_residual), what remains after removing the sound")
+    out.add_argument("--format", choices=["wav", "flac", "ogg", "mp3", "aiff", "w64"],
+                     help="output format in folder mode (default: wav; a file name's suffix decides otherwise)")
+    depth = out.add_mutually_exclusive_group()
+    depth.add_argument("--int24", dest="depth", action="store_const", const="int24", help="24-bit integer output")
+    depth.add_argument("--float32", dest="depth", action="store_const", const="float32", help="32-bit float output")
+    out.add_argument("--clip-mode", choices=["rescale", "clamp", "none"], default="rescale",
+                     help="output louder than full scale: lower its level, clip it, or keep it (float32 only; "
+                          "integer formats clip); never silent, each case is reported")
+    model = p.add_argument_group("model")
+    which = model.add_mutually_exclusive_group()
+    which.add_argument("-n", "--name", help="model by name (see `tqse models`), a folder, or hf://org/name")
+    which.add_argument("--checkpoint", metavar="DIR", help="model folder")
+    model.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    run = p.add_argument_group("processing")
+    run.add_argument("--chunk-seconds", type=float, default=10.0, help="chunk length; 0 = whole file at once")
+    run.add_argument("--overlap-seconds", type=float, default=1.0, help="cross-fade between chunks")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar (also off when stderr is not a terminal)")
+    p.set_defaults(func=run_command)
 
 
-def run(args: argparse.Namespace) -> int:
-    from tqse.api import Extractor
-    from tqse.pretrained import default_model_dir
+def run_command(args: argparse.Namespace) -> int:
+    from tqse.extract_cli import ExtractRequest, run_extract
 
-    model_dir = args.checkpoint or default_model_dir()
-    extractor = Extractor.from_pretrained(model_dir, device=args.device)
-    streaming = args.chunk_seconds > 0
-    if streaming:
-        extractor.extract_file(args.mixture, args.output, text=args.query, audio_query=args.audio_query,
-                               chunk_seconds=args.chunk_seconds, overlap_seconds=args.overlap_seconds)
-    else:
-        from tqse.audio.io import load_audio, save_audio
-
-        wav, rate = load_audio(args.mixture, mono=False)
-        out = extractor.extract(wav, rate, text=args.query, audio_query=args.audio_query, chunk_seconds=0)
-        save_audio(args.output, out, rate)
-    log.info("wrote %s", args.output)
+    request = ExtractRequest(
+        inputs=args.inputs, texts=args.query or [], audio_queries=args.audio_query or [], output=args.output,
+        template=args.filename, residual=args.residual, fmt=args.format, depth=args.depth,
+        clip_mode=args.clip_mode, model=args.name or args.checkpoint, device=args.device,
+        chunk_seconds=args.chunk_seconds, overlap_seconds=args.overlap_seconds, progress=not args.no_progress)
+    for output in run_extract(request):
+        log.info("wrote %s", output)
     return 0

@@ -66,24 +66,10 @@ class ExtractRequest:
 
 # -- models ----------------------------------------------------------------------------------------------
 def resolve_model(name_or_dir: str | None) -> Path:
-    """A model name or directory -> model directory.
+    """A model name, directory or ``hf://`` spec (or None: the default model) -> model directory."""
+    from tqse.pretrained import resolve_model as resolve
 
-    Uses ``tqse.pretrained.resolve_model`` when the installed tqse has it (names such as ``demo``);
-    otherwise the value is a directory, or a folder name under ``$TQSE_HOME/models``.
-    """
-    from tqse import pretrained
-    from tqse.errors import CheckpointError
-    from tqse.models.model_dir import CONFIG_NAME
-
-    if name_or_dir is None:
-        return pretrained.default_model_dir()
-    resolver = getattr(pretrained, "resolve_model", None)
-    if resolver is not None:
-        return Path(resolver(name_or_dir))
-    for candidate in (Path(name_or_dir), pretrained.tqse_home() / "models" / name_or_dir):
-        if (candidate / CONFIG_NAME).exists():
-            return candidate
-    raise CheckpointError(f"{name_or_dir}: no such model directory or model name under {pretrained.tqse_home() / 'models'}")
+    return Path(resolve(name_or_dir))
 
 
 def model_card(model_dir: Path, config: dict[str, Any], parameters: int | None = None) -> dict:
@@ -207,19 +193,15 @@ class ExtractService:
                              internal_errors=USER_ERRORS)
 
     def models(self) -> list[dict]:
-        """The loaded model first; then any other model ``tqse.pretrained.list_models()`` knows (if it exists)."""
-        listed = [{**self.card, "loaded": True}]
-        from tqse import pretrained
+        """The loaded model first, then every other model ``tqse models`` lists."""
+        from dataclasses import asdict
 
-        lister = getattr(pretrained, "list_models", None)
-        if lister is not None:
-            try:
-                for entry in lister():
-                    info = entry if isinstance(entry, dict) else getattr(entry, "__dict__", {"name": str(entry)})
-                    if info.get("name") != self.card["name"]:
-                        listed.append({k: v for k, v in info.items() if k != "path"} | {"loaded": False})
-            except Exception:
-                log.warning("listing models failed", exc_info=True)
+        from tqse.pretrained import list_models
+
+        listed = [{**self.card, "loaded": True}]
+        for info in list_models():
+            if info.name != self.card["name"]:
+                listed.append({k: v for k, v in asdict(info).items() if k != "path"} | {"loaded": False})
         return listed
 
     def process(self, request: ExtractRequest, out_dir: Path, progress: ProgressFn) -> dict:
