@@ -108,7 +108,7 @@ or use `tqse extract mix.wav -q "a dog barking"`.
 - **Architecture:** `{config['model']}` with `{json.dumps(config['kwargs'])}`, {config['sample_rate']} Hz.
 - **Query encoder:** `{config['encoder']['name']}` (tqse's built-in MiniLM text tower + aisfx audio tower,
   shipped in the package; no files needed).
-- **Weights:** {size} safetensors. Float16 changed SI-SDRi by at most {fp16_loss:+.3f} dB on the sets below
+- **Weights:** {size} safetensors. Float16 changed SI-SDRi by at most {fp16_loss:+.2f} dB (scores rounded to 0.01 dB) on the sets below
   (kept as float16 only below {MAX_FP16_LOSS_DB} dB).
 - **Trained:** {summary['steps']} steps, {summary['train_minutes']} minutes of training on {summary['hardware']},
   torch {summary['torch']}, tqse commit {summary['git_sha']}. Query recipe: {json.dumps(config.get('trained_with', {}))}.

@@ -82,14 +82,15 @@ def showcase_mixtures(count: int = 6) -> tuple[str, list[ShowcaseMixture]]:
 
 
 def run_showcase(out_dir: str | Path, model: str | Path | None = None, count: int = 6) -> dict:
-    """Extract every showcase mixture's target with the model; write audio and spectrograms; return scores."""
+    """Extract every showcase mixture's target with ``model`` (a name or folder; None = the default model);
+    write audio and spectrograms; return the scores."""
     from tqse.api import Extractor
     from tqse.audio.io import save_audio
     from tqse.eval.metrics import si_sdr_improvement
-    from tqse.pretrained import default_model_dir
+    from tqse.pretrained import resolve_model
 
     out_dir = Path(out_dir)
-    model_dir = Path(model) if model else default_model_dir()
+    model_dir = resolve_model(model)
     extractor = Extractor.from_pretrained(model_dir)
     source, mixtures = showcase_mixtures(count)
     rows = []

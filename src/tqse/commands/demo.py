@@ -13,11 +13,10 @@ def register(subparsers) -> None:
                     "if built, else the committed CC0 fixture) with text queries, print SI-SDRi per mixture and "
                     "write mixture, estimate, reference and a spectrogram PNG per mixture. With --train: build "
                     "the built-in corpus, train a small separator on it, score it and install it as the default "
-                    "of `tqse extract`.",
-        epilog="example: tqse demo --out demo_out   |   tqse demo --train --steps 1200",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "of `tqse extract`.")
     p.add_argument("--out", help="output folder (default: demo_out, or runs/demo with --train)")
-    p.add_argument("--checkpoint", help="model directory to show (default: the shipped default model)")
+    p.add_argument("-n", "--checkpoint", dest="checkpoint",
+                   help="model name or directory to show (default: the shipped default model)")
     p.add_argument("--train", action="store_true", help="train a model instead of showing the shipped one")
     p.add_argument("--steps", type=int, default=1200, help="--train: training steps")
     p.add_argument("--preset", default="small", help="--train: model preset (tiny, small, tcn, paper ...)")

@@ -35,6 +35,7 @@ EXAMPLES = {
     "bench extract": "tqse bench extract --model small --seconds 60 --json",
     "bench train": "tqse bench train --model tiny --steps 20",
     "bench data": "tqse bench data --seconds 30",
-    "demo": "tqse demo --steps 300 --tier tiny",
+    "demo": "tqse demo --out demo_out   (or: tqse demo --train --steps 300 --tier tiny)",
+    "serve": "tqse serve --port 8080 -n default",
     "grid": "tqse grid configs/setups/fixture.yaml configs/table1/A0.yaml --eval test=mixtures/test.jsonl",
 }
