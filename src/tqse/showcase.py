@@ -116,27 +116,21 @@ def write_spectrograms(path: Path, item: ShowcaseMixture, estimate: np.ndarray, 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from tqse.serve.spectrogram import power_db
+
     rate = item.sample_rate
     panels = (("mixture", item.mixture), (f"estimate ({si_sdri:+.1f} dB SI-SDRi)", estimate), ("reference", item.target))
-    specs = [_power_db(wav) for _, wav in panels]
+    specs = [power_db(wav) for _, wav in panels]
     top = max(float(s.max()) for s in specs)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True, layout="constrained")
     for ax, (title, _), spec in zip(axes, panels, specs):
         image = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=top - 80, vmax=top,
                           extent=(0, len(item.mixture) / rate, 0, rate / 2000))
         ax.set_title(title)
         ax.set_xlabel("time (s)")
     axes[0].set_ylabel("frequency (kHz)")
-    fig.colorbar(image, ax=axes, label="power (dB)", fraction=0.02)
+    fig.colorbar(image, ax=axes, label="power (dB)")
     fig.suptitle(f'query: "{item.query}"')
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
-
-def _power_db(wav: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
-    """``[T]`` -> ``[F, frames]`` power in dB, Hann window."""
-    padded = np.pad(np.asarray(wav, np.float32), (n_fft // 2, n_fft // 2))
-    frames = 1 + (len(padded) - n_fft) // hop
-    index = np.arange(frames)[:, None] * hop + np.arange(n_fft)[None]
-    spec = np.fft.rfft(padded[index] * np.hanning(n_fft), axis=1)
-    return 10 * np.log10(np.abs(spec.T) ** 2 + 1e-10)
