@@ -130,14 +130,11 @@ def test_an_unexpected_error_in_a_job_is_reported_without_details():
 def test_resolve_model_by_directory_and_by_name(tiny_model, tmp_path, monkeypatch):
     import shutil
 
-    import tqse.pretrained
-
-    monkeypatch.delattr(tqse.pretrained, "resolve_model", raising=False)
     monkeypatch.setenv("TQSE_HOME", str(tmp_path))
     assert resolve_model(str(tiny_model)) == tiny_model
     shutil.copytree(tiny_model, tmp_path / "models" / "mine")
     assert resolve_model("mine") == tmp_path / "models" / "mine"
-    with pytest.raises(CheckpointError, match="no such model"):
+    with pytest.raises(CheckpointError, match="unknown model 'nothing-here'"):
         resolve_model("nothing-here")
     monkeypatch.setenv("TQSE_MODEL", str(tiny_model))
     assert resolve_model(None) == tiny_model
