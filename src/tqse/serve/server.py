@@ -47,6 +47,9 @@ class HTTPError(Exception):
 
 class TqseHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog: socketserver's default of 5 makes the kernel reset connections when a burst of
+    # clients (the page's polling plus a few uploads, or the 20-request test) arrives at once.
+    request_queue_size = 128
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], service: ExtractService):
