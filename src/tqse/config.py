@@ -33,6 +33,9 @@ class DataConfig:
     segment_seconds: float = 10.0
     snr_db: list[float] = field(default_factory=lambda: [-5.0, 5.0])
     different_class: bool = True
+    # Dataset -> "even" | "odd": keep every other class of its sorted class list (clips of the other half
+    # are dropped). The AV experiment: captions for one half of the classes, audio only for the other.
+    class_subset: dict[str, str] = field(default_factory=dict)
     # Probability of band-limiting each source (built-in corpus: hides the empty top band of 8-22 kHz
     # originals, so a model cannot tell classes apart by bandwidth). 0 = off, as in the paper.
     random_lowpass: float = 0.0
@@ -271,6 +274,7 @@ RANGE_BOUNDS: dict[str, tuple[float, float]] = {
     "query.manipulation.mixup.snr_db": (-100, 100),
 }
 
+CLASS_HALVES = ("even", "odd")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 # interferer_class_caption queries the interferer's class: the wrong-query control (tqse.data.manifest).
 QUERY_FIELDS = ("caption", "class_caption", "interferer_class_caption")
@@ -352,6 +356,9 @@ def validate(config: RunConfig) -> None:
     unknown = [name for name in list(config.data.use) + list(config.query.modes) if name not in config.data.manifests]
     if config.data.use and unknown:
         raise ConfigError(f"dataset {unknown[0]!r} has no manifest (set data.manifests.{unknown[0]}=PATH)")
+    for name, half in config.data.class_subset.items():
+        if half not in CLASS_HALVES:
+            raise ConfigError(f"data.class_subset.{name}={half!r}: must be one of {', '.join(CLASS_HALVES)}")
     if config.train.precision not in PRECISIONS:
         raise ConfigError(f"train.precision must be auto, bf16, fp16 or fp32, not {config.train.precision!r}")
     for key, value in [("eval.query_field", config.eval.query_field)] + \

@@ -49,21 +49,30 @@ def score_run(model_dir: Path, encoder, eval_sets: dict[str, str], query_fields:
 
 def run_grid(setup: str | None, rows: Sequence[str], eval_sets: dict[str, str], overrides: Sequence[str] = (),
              query_fields: Sequence[str] = ("caption", "class_caption"), out: str | Path = "runs/grid",
-             stop_after: int | None = None) -> dict[str, dict[str, dict]]:
-    """Train (or resume) every row, score it, write ``out/grid.md`` (+ ``grid.png``); returns the scores."""
+             stop_after: int | None = None, seeds: Sequence[int] = ()) -> dict[str, dict[str, dict]]:
+    """Train (or resume) every row, score it, write ``out/grid.md`` (+ ``grid.png``); returns the scores.
+
+    With ``seeds``, every row runs once per seed (seeds outermost, so a grid stopped early has whole seeds),
+    named ``{row}-s{seed}``; ``tqse report`` shows such runs as mean and spread over seeds.
+    """
     from tqse.eval.report import plot_runs, runs_table
     from tqse.train.loop import train
 
     out = Path(out)
     encoders: dict = {}
     results: dict[str, dict[str, dict]] = {}
-    for row in rows:
-        config = load_config([setup, row] if setup else [row], [f"output_dir={out}", *overrides])
-        encoder = _encoder_for(config, encoders)
-        run_dir = train(config, encoder=encoder, stop_after=stop_after)
-        best = run_dir / "checkpoints" / "best"
-        model_dir = best if (best / "config.json").exists() else run_dir / "checkpoints" / "last"
-        results[config.name] = score_run(model_dir, encoder, eval_sets, query_fields, run_dir / "eval")
+    for seed in seeds or [None]:
+        for row in rows:
+            config = load_config([setup, row] if setup else [row], [f"output_dir={out}", *overrides])
+            if seed is not None:
+                config = load_config([setup, row] if setup else [row],
+                                     [f"output_dir={out}", *overrides, f"train.seed={seed}",
+                                      f"name={config.name}-s{seed}"])
+            encoder = _encoder_for(config, encoders)
+            run_dir = train(config, encoder=encoder, stop_after=stop_after)
+            best = run_dir / "checkpoints" / "best"
+            model_dir = best if (best / "config.json").exists() else run_dir / "checkpoints" / "last"
+            results[config.name] = score_run(model_dir, encoder, eval_sets, query_fields, run_dir / "eval")
     for metric in ("si_sdri", "sdri"):
         (out / f"grid_{metric}.md").write_text(runs_table(results, metric=metric) + "\n")
     try:

@@ -68,3 +68,29 @@ def test_grid_trains_rows_scores_them_and_writes_the_table(tmp_path, capsys):
     assert (tmp_path / "grid" / "grid_sdri.md").exists()
     runs = sorted(p.name.split("-")[0] for p in (tmp_path / "grid").iterdir() if p.is_dir() and p.name != "mix")
     assert runs == ["A0", "A3"]
+
+
+def test_grid_runs_each_row_once_per_seed_and_reports_the_spread(tmp_path, capsys):
+    from pathlib import Path
+
+    import yaml
+
+    from tqse.data.fixed_mixtures import write_fixed_mixtures
+    from tqse.data.manifest import read_clips
+    from tqse.testing import fixture_manifest
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    mixtures = write_fixed_mixtures(read_clips(fixture_manifest(), split="test"), tmp_path / "mix", 2,
+                                    segment_seconds=1.0)
+    argv = ["grid", str(configs / "setups" / "fixture.yaml"), str(configs / "table1" / "A9.yaml"),
+            "data.segment_seconds=0.5", "--eval", f"test={mixtures}", "--query-field", "class_caption",
+            "--seeds", "3", "4", "--out", str(tmp_path / "grid")]
+    assert main(argv) == 0
+    assert "| A9 |" in capsys.readouterr().out and "(2) |" in (tmp_path / "grid" / "grid_sdri.md").read_text()
+    seeds = {}
+    for run in (tmp_path / "grid").glob("A9-s*"):
+        config = yaml.safe_load((run / "config.yaml").read_text())
+        seeds[config["name"]] = config["train"]["seed"]
+    assert seeds == {"A9-s3": 3, "A9-s4": 4}
+
+

@@ -19,7 +19,7 @@ EXAMPLES = {
     "shards": "tqse shards write data/ac.jsonl --out shards/ac",
     "shards write": "tqse shards write data/ac.jsonl --out shards/ac --clips-per-shard 1000",
     "shards info": "tqse shards info shards/ac/shards.json --world-size 4",
-    "report": "tqse report runs/A0 runs/A3 --metric sdri --out table.md",
+    "report": "tqse report runs/table1/* --metric si_sdri --out table.md --plot bars.png --curves curves.png",
     "convert": "tqse convert audiosep audiosep_base.ckpt models/audiosep",
     "convert audiosep": "tqse convert audiosep audiosep_base.ckpt models/audiosep",
     "corpus": "tqse corpus build --tier tiny",

@@ -17,6 +17,8 @@ def register(subparsers) -> None:
                    help="text query field(s) (default: both)")
     p.add_argument("--out", default="runs/grid", help="folder of the runs and the tables")
     p.add_argument("--stop-after", type=int, help="train at most this many more steps per row in this call")
+    p.add_argument("--seeds", type=int, nargs="+", default=[], metavar="SEED",
+                   help="run every row once per seed (named ROW-sSEED; tqse report gives mean and spread)")
     p.set_defaults(func=run)
 
 
@@ -31,6 +33,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give at least one row file after the setup")
     eval_sets = dict(item.split("=", 1) for item in args.eval)
     run_grid(setup, rows, eval_sets, overrides, args.query_field or ("caption", "class_caption"), args.out,
-             args.stop_after)
+             args.stop_after, args.seeds)
     print((Path(args.out) / "grid_si_sdri.md").read_text(), end="")
     return 0

@@ -142,6 +142,12 @@ def read_clips(path: str | os.PathLike, dataset: str | None = None,
     return clips
 
 
+def classes_at(labels: Iterable[str], half: str) -> set[str]:
+    """The classes at even (``half="even"``) or odd positions of the sorted distinct ``labels``: a fixed,
+    data-independent split of a taxonomy into two halves (the AV experiment, ``data.class_subset``)."""
+    return set(sorted(set(labels))[0 if half == "even" else 1::2])
+
+
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:
     """Write rows atomically (temporary file + rename); returns the number of lines."""
     path = Path(path)

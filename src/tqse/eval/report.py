@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from tqse.eval.protocols import AUDIOSEP_README, BENCHMARKS, DISPLAY_NAMES
 from tqse.eval.runner import SUMMARY_FORMAT
@@ -70,21 +73,65 @@ def load_summaries(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     return out
 
 
-def runs_table(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: str = "sdri") -> str:
-    """Markdown table, one row per run, one column per evaluated set (benchmarks first)."""
+SEED_SUFFIX = re.compile(r"-s(\d+)$")
+
+
+def run_name(path: str | os.PathLike) -> str:
+    """A run's name: ``name`` in its resolved ``config.yaml`` (run folders are ``{name}-{hash}``), else the
+    folder name; for a summary file, that of the folder above its ``eval/`` folder."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent.parent if path.parent.name == "eval" else path.parent
+    config = folder / "config.yaml"
+    if config.is_file():
+        match = re.search(r"^name: *(.+)$", config.read_text(encoding="utf-8"), re.MULTILINE)
+        if match:
+            return match.group(1).strip().strip("'\"")
+    return folder.name
+
+
+def group_seeds(runs: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Runs named ``ROW-sSEED`` grouped under ``ROW`` (in first-seen order); other runs stay on their own."""
+    groups: dict[str, list[Any]] = {}
+    for name, value in runs.items():
+        groups.setdefault(SEED_SUFFIX.sub("", name), []).append(value)
+    return groups
+
+
+def seed_stats(values: Sequence[float | None]) -> tuple[float, float, int] | None:
+    """Mean, sample standard deviation (0 for one seed) and count of the values that exist."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    spread = float(np.std(present, ddof=1)) if len(present) > 1 else 0.0
+    return float(np.mean(present)), spread, len(present)
+
+
+def _fmt_stats(stats: tuple[float, float, int] | None) -> str:
+    if stats is None:
+        return "-"
+    mean, spread, n = stats
+    return f"{mean:.2f}" if n == 1 else f"{mean:.2f} ± {spread:.2f} ({n})"
+
+
+def _sets_of(runs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     sets = [b for b in BENCHMARKS if any(b in r for r in runs.values())]
-    sets += sorted({s for r in runs.values() for s in r} - set(sets))
+    return sets + sorted({s for r in runs.values() for s in r} - set(sets))
+
+
+def runs_table(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: str = "sdri") -> str:
+    """Markdown table, one row per run (seeds of a row folded into mean ± sample sd (n)), one column per
+    evaluated set (benchmarks first)."""
+    sets = _sets_of(runs)
     header = [DISPLAY_NAMES.get(s, s) for s in sets]
     lines = [f"| run ({METRIC_NAMES.get(metric, metric)}, dB) | " + " | ".join(header) + " |",
              "|---" * (len(sets) + 1) + "|"]
-    for run, summaries in runs.items():
-        lines.append(f"| {run} | " + " | ".join(_fmt(_metric(summaries.get(s), metric)) for s in sets) + " |")
+    for run, seeds in group_seeds(runs).items():
+        cells = [_fmt_stats(seed_stats([_metric(s.get(name), metric) for s in seeds])) for name in sets]
+        lines.append(f"| {run} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def plot_runs(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], out_png: str | os.PathLike,
-              metric: str = "sdri") -> Path:
-    """Grouped bar chart (sets on x, one bar per run) written to ``out_png`` (needs matplotlib)."""
+def _pyplot():
     try:
         import matplotlib
 
@@ -94,21 +141,78 @@ def plot_runs(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], out_png: str 
         from tqse.errors import ConfigError
 
         raise ConfigError("plots need matplotlib: pip install 'tqse[plots]'") from err
-    sets = [b for b in BENCHMARKS if any(b in r for r in runs.values())]
-    sets += sorted({s for r in runs.values() for s in r} - set(sets))
-    width = 0.8 / max(1, len(runs))
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(sets) + 2), 3.2))
-    for k, (run, summaries) in enumerate(runs.items()):
-        values = [_metric(summaries.get(s), metric) or 0.0 for s in sets]
-        ax.bar([i + k * width for i in range(len(sets))], values, width, label=run)
-    ax.set_xticks([i + width * (len(runs) - 1) / 2 for i in range(len(sets))],
-                  [DISPLAY_NAMES.get(s, s) for s in sets], rotation=20)
-    ax.set_ylabel(f"{METRIC_NAMES.get(metric, metric)} (dB)")
-    ax.axhline(0, color="black", linewidth=0.6)
-    ax.legend(fontsize="small", frameon=False)
-    fig.tight_layout()
+    return plt
+
+
+def _save(fig, out_png: str | os.PathLike) -> Path:
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_png, dpi=150)
-    plt.close(fig)
     return out_png
+
+
+def plot_runs(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], out_png: str | os.PathLike,
+              metric: str = "sdri") -> Path:
+    """Grouped bar chart (sets on x, one bar per run, seed mean with a sample-sd error bar) written to
+    ``out_png`` (needs matplotlib)."""
+    plt = _pyplot()
+    sets = _sets_of(runs)
+    groups = group_seeds(runs)
+    width = 0.8 / max(1, len(groups))
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(sets) + 2), 3.2))
+    for k, (run, seeds) in enumerate(groups.items()):
+        stats = [seed_stats([_metric(s.get(name), metric) for s in seeds]) for name in sets]
+        ax.bar([i + k * width for i in range(len(sets))], [st[0] if st else 0.0 for st in stats], width,
+               yerr=[st[1] if st else 0.0 for st in stats], capsize=2, label=run)
+    ax.set_xticks([i + width * (len(groups) - 1) / 2 for i in range(len(sets))],
+                  [DISPLAY_NAMES.get(s, s) for s in sets], rotation=20)
+    ax.set_ylabel(f"{METRIC_NAMES.get(metric, metric)} (dB)")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.legend(fontsize="small", frameon=False, ncol=2)
+    fig.tight_layout()
+    out = _save(fig, out_png)
+    plt.close(fig)
+    return out
+
+
+# metrics.jsonl keys of in-loop validation (tqse.train.loop): the first query field, then `also_query_fields`.
+CURVE_KEYS = {"val_si_sdri": "class templates", "val_caption_si_sdri": "captions"}
+
+
+def learning_curve(run_dir: str | os.PathLike, key: str = "val_si_sdri") -> list[tuple[int, float]]:
+    """``(step, value)`` of every validation line carrying ``key`` in a run's ``metrics.jsonl`` (a resumed
+    run may validate a step twice: the last line wins)."""
+    points: dict[int, float] = {}
+    path = Path(run_dir) / "metrics.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by a kill
+            continue
+        if isinstance(record, dict) and key in record:
+            points[int(record["step"])] = float(record[key])
+    return sorted(points.items())
+
+
+def plot_curves(run_dirs: Mapping[str, str | os.PathLike], out_png: str | os.PathLike,
+                keys: Mapping[str, str] | None = None) -> Path:
+    """Validation SI-SDRi against step, one panel per query kind in ``keys``, one line per run (seeds of a
+    row averaged over the steps all of them reached)."""
+    keys = keys or CURVE_KEYS
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), sharey=True, squeeze=False)
+    for ax, (key, title) in zip(axes[0], keys.items()):
+        for run, dirs in group_seeds(run_dirs).items():
+            curves = [dict(learning_curve(d, key)) for d in dirs]
+            steps = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
+            if steps:
+                ax.plot(steps, [np.mean([c[s] for c in curves]) for s in steps], marker="o", ms=3, label=run)
+        ax.set_title(f"val, {title}", fontsize="medium")
+        ax.set_xlabel("step")
+        ax.axhline(0, color="black", linewidth=0.6)
+    axes[0][0].set_ylabel("SI-SDRi (dB)")
+    axes[0][-1].legend(fontsize="small", frameon=False)
+    fig.tight_layout()
+    out = _save(fig, out_png)
+    plt.close(fig)
+    return out

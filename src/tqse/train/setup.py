@@ -9,7 +9,7 @@ import torch
 
 from tqse.config import RunConfig
 from tqse.data.dataset import IndexSampler, MixingConfig, MixtureDataset, class_caption, collate
-from tqse.data.manifest import ClipRecord, read_clips
+from tqse.data.manifest import ClipRecord, classes_at, read_clips
 from tqse.errors import ConfigError
 from tqse.models import build_model, resolve_preset
 from tqse.query.manipulations import PCAProjection
@@ -60,9 +60,19 @@ def training_clips(config: RunConfig) -> list[ClipRecord]:
     clips: list[ClipRecord] = []
     for name, path in manifests.items():
         found = read_clips(path, dataset=name, split=config.data.split)
+        if name in config.data.class_subset:
+            found = class_half(found, config.data.class_subset[name], path)
         log.info("dataset %s: %d clips from %s", name, len(found), path)
         clips += found
     return clips
+
+
+def class_half(clips: list[ClipRecord], half: str, source: str = "manifest") -> list[ClipRecord]:
+    """The clips whose class sits at an even (``half="even"``) or odd position of the sorted class list."""
+    if any(c.label is None for c in clips):
+        raise ConfigError(f"{source}: data.class_subset needs a class on every clip")
+    keep = classes_at((c.label for c in clips), half)
+    return [c for c in clips if c.label in keep]
 
 
 def pca_captions(clips: list[ClipRecord], config: RunConfig) -> list[str]:

@@ -1,0 +1,77 @@
+"""Table I of the paper on the built-in corpus (issue 9): every row trained with the same recipe, steps,
+data and evaluation, over several seeds, then scored on the corpus' fixed `test` and `ood` mixtures with
+natural captions and with class templates.
+
+    python benchmarks/table1.py                    # train + score what is missing (resumable), then report
+    python benchmarks/table1.py --report-only      # rebuild the tables and plots from the run folders
+
+Runs go under ``--out`` (ignored folder; every run resumes where it stopped). Seeds are the outer loop, so a
+grid stopped early has whole seeds. The report (tables, bar plot, learning curves, per-run JSON) is written
+to ``--results`` by ``tqse report``'s functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "configs/efficient/tcn.yaml"
+# row -> (config, seeds). A0/A3/A9 carry the claim, so they get three seeds; the others two.
+ROWS = {
+    "A0": ("configs/table1/A0.yaml", 3),   # captions
+    "A3": ("configs/table1/A3.yaml", 3),   # audio, naive
+    "A9": ("configs/table1/A9.yaml", 3),   # audio + dropout
+    "A2": ("configs/table1/A2.yaml", 2),   # captions + dropout
+    "A8": ("configs/table1/A8.yaml", 2),   # audio + Gaussian noise
+    "AVh": ("configs/results/AVh.yaml", 2),  # captions for half the classes, audio for the other half
+    "A9N": ("configs/results/A9N.yaml", 2),  # beyond the paper: dropout then noise
+}
+EVAL_SETS = ("test", "ood")
+QUERY_FIELDS = ("caption", "class_caption")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default="runs/table1", help="run folders (resumable)")
+    p.add_argument("--results", default="experiments/table1", help="tables, plots and summaries")
+    p.add_argument("--steps", type=int, default=600, help="training steps of every run")
+    p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    p.add_argument("--max-seeds", type=int, default=3, help="run at most this many seeds per row")
+    p.add_argument("--report-only", action="store_true")
+    p.add_argument("overrides", nargs="*", help="dotted config overrides for every run (e.g. for tests)")
+    return p.parse_args(argv)
+
+
+def train_all(args: argparse.Namespace) -> None:
+    from tqse.grid import run_grid
+    from tqse.train.setup import resolve_manifest
+
+    eval_sets = {name: resolve_manifest(f"builtin:{name}") for name in EVAL_SETS}
+    overrides = [f"train.steps={args.steps}", "train.val_every=200", "train.progress=false", *args.overrides]
+    for seed in range(args.max_seeds):
+        rows = [str(ROOT / ROWS[r][0]) for r in args.rows if seed < ROWS[r][1]]
+        if rows:
+            run_grid(str(RECIPE), rows, eval_sets, overrides, QUERY_FIELDS, args.out, seeds=[seed])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    sys.path.insert(0, str(ROOT / "src"))
+    if not args.report_only:
+        train_all(args)
+    from tqse.data.manifest import read_clips
+    from tqse.eval.table1 import write_results
+    from tqse.train.setup import resolve_manifest
+
+    classes = [c.label for c in read_clips(resolve_manifest("builtin"), split="train")]
+    for line in write_results(args.out, args.results, classes):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""Seeds folded into mean ± spread, learning curves, class subsets and the Table I write-up (issue 9)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tqse.commands import report as report_cmd
+from tqse.eval.runner import COLUMNS
+from tqse.eval.table1 import paper_table, write_results, write_subset
+
+
+def _run(root: Path, folder: str, name: str, scores: dict[str, float], curve=((200, 0.5), (400, 1.0))) -> Path:
+    """A run folder as `tqse grid` leaves it: resolved config, metrics.jsonl, eval summaries."""
+    run = root / folder
+    (run / "eval").mkdir(parents=True)
+    (run / "config.yaml").write_text(f"name: {name}\ndata: {{}}\n")
+    lines = [json.dumps({"step": s, "loss": -v, "train_seconds": s / 2.0}) for s, v in curve]
+    lines += [json.dumps({"step": s, "val_si_sdri": v, "val_caption_si_sdri": v - 1}) for s, v in curve]
+    (run / "metrics.jsonl").write_text("\n".join(lines) + '\n{"step": 600, "val_si')  # a line cut by a kill
+    for set_name, value in scores.items():
+        (run / "eval" / f"{set_name}.json").write_text(json.dumps(
+            {"format": "tqse-eval/1", "name": set_name, "metrics": {"si_sdri": value, "sdri": value + 1}}))
+    return run
+
+
+def _parse(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    report_cmd.register(parser.add_subparsers())
+    return parser.parse_args(argv)
+
+
+def test_report_folds_seeds_into_mean_and_sample_sd_and_draws_curves(tmp_path):
+    runs = [_run(tmp_path, f"A0-s{seed}-abc{seed}", f"A0-s{seed}", {"test-caption": value})
+            for seed, value in enumerate((1.0, 2.0, 3.0))]
+    runs.append(_run(tmp_path, "A3-s0-def", "A3-s0", {"test-caption": -1.0}))
+    args = _parse(["report", *map(str, runs), "--metric", "si_sdri", "--out", str(tmp_path / "t.md"),
+                   "--plot", str(tmp_path / "bars.png"), "--curves", str(tmp_path / "curves.png")])
+    assert args.func(args) == 0
+    table = (tmp_path / "t.md").read_text()
+    # Folder names carry a config hash; the row is the config's name without its seed.
+    assert "| A0 | 2.00 ± 1.00 (3) |" in table and "| A3 | -1.00 |" in table
+    for png in ("bars.png", "curves.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def _scores_csv(path: Path, rows: list[tuple[str, float]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, restval="0")
+        writer.writeheader()
+        for i, (group, value) in enumerate(rows):
+            writer.writerow({"index": i, "id": i, "group": group, "text": "q", "si_sdri": value, "sdri": value})
+
+
+def test_subset_summary_keeps_only_the_mixtures_of_the_given_classes(tmp_path):
+    _scores_csv(tmp_path / "eval" / "test-caption.csv", [("bell", 1.0), ("dog", 4.0), ("cat", 8.0), ("dog", 6.0)])
+    assert write_subset(tmp_path, {"dog", "cat"}) == ["test_odd-caption"]
+    summary = json.loads((tmp_path / "eval" / "test_odd-caption.json").read_text())
+    assert summary["clips"] == 3 and summary["metrics"]["si_sdri"] == pytest.approx(6.0)
+
+
+def test_write_results_puts_our_rows_beside_the_papers(tmp_path):
+    out = tmp_path / "runs"
+    for seed, value in enumerate((2.0, 4.0)):
+        run = _run(out, f"A9-s{seed}-x{seed}", f"A9-s{seed}", {"test-caption": value, "ood-caption": value / 2})
+        # Test mixtures of classes a..d: AVh's audio-only half is the odd positions (b, d).
+        _scores_csv(run / "eval" / "test-caption.csv", [("a", 0.0), ("b", value), ("c", 0.0), ("d", value)])
+    lines = list(write_results(out, tmp_path / "results", classes=["d", "c", "b", "a", "a"]))
+    assert any("runs.json: 2 runs" in line for line in lines)
+    table = (tmp_path / "results" / "table_si_sdri.md").read_text()
+    assert "| A9 | 1.50 ± 0.71 (2) | 3.00 ± 1.41 (2) | 3.00 ± 1.41 (2) |" in table  # ood, test, test_odd
+    assert "| A9 | 3.00 | 8.1 | 1.50 | 6.4 | - | 7.0 |" in (tmp_path / "results" / "paper.md").read_text()
+    records = json.loads((tmp_path / "results" / "runs.json").read_text())
+    assert [r["name"] for r in records] == ["A9-s0", "A9-s1"]
+    assert records[0]["steps"] == 400 and records[0]["val_curve"]["caption"] == [[200, -0.5], [400, 0.0]]
+    assert (tmp_path / "results" / "curves.png").exists() and (tmp_path / "results" / "bars.png").exists()
+
+
+def test_paper_table_skips_rows_the_paper_does_not_have():
+    runs = {"A9N-s0": {"test-caption": {"metrics": {"si_sdri": 1.0}}}}
+    assert "A9N" not in paper_table(runs)
