@@ -127,6 +127,9 @@ class TrainConfig:
     grad_clip: float = 5.0
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | bf16 | fp16 | fp32
     seed: int = 0
+    # A model directory whose separator weights start a new run (not a resume: optimiser, schedule and step
+    # start afresh), e.g. the committed default model continued with a decaying learning rate.
+    init_from: Optional[str] = None
     log_every: int = 50
     checkpoint_every: int = 1_000
     val_every: int = 5_000

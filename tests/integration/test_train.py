@@ -116,3 +116,19 @@ def test_a_save_killed_half_way_leaves_nothing_behind(tmp_path):
     assert recover_interrupted(last) == last
     assert (last / "config.json").exists()
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["last"]
+
+
+def test_a_run_can_start_from_another_runs_weights_and_refuses_a_foreign_model(tmp_path):
+    from tqse.errors import CheckpointError
+
+    first = train(tiny_config("train.steps=3"), tmp_path / "first")
+    start = first / "checkpoints" / "last"
+    # A learning rate of 1e-9 moves no weight by more than ~1e-9 in one Adam step: what the run holds after
+    # it is what it started from.
+    second = train(tiny_config("train.steps=1", "train.lr=1e-9", f"train.init_from={start}"), tmp_path / "second")
+    fresh = train(tiny_config("train.steps=1", "train.lr=1e-9"), tmp_path / "fresh")
+    for key, tensor in weights(first).items():
+        assert torch.allclose(weights(second)[key], tensor, atol=1e-6), key
+    assert any(not torch.allclose(weights(fresh)[k], t, atol=1e-6) for k, t in weights(first).items())
+    with pytest.raises(CheckpointError, match="model.safetensors: .*(shape|do not match)"):
+        train(tiny_config("train.steps=1", f"train.init_from={start}", "model.name=small"), tmp_path / "other")

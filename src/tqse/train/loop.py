@@ -62,6 +62,18 @@ def pick_device(name: str, dist_info: DistInfo) -> torch.device:
     return device
 
 
+def init_weights(model: torch.nn.Module, model_name: str, model_dir: str, device: torch.device) -> None:
+    """Start from the separator weights of ``model_dir`` (``train.init_from``); the run's model must be the
+    same architecture (a mismatch names the tensor). Float16 weights (shipped models) are cast up."""
+    from tqse.models.model_dir import TRANSFORM_PREFIX, WEIGHTS_NAME, read_weights
+
+    path = Path(model_dir).expanduser()
+    state = {k: v.float() if v.is_floating_point() else v for k, v in read_weights(path, device).items()
+             if not k.startswith(TRANSFORM_PREFIX)}
+    load_weights_into(model, state, path / WEIGHTS_NAME, model_name)
+    log.info("initialised %s from %s", model_name, path)
+
+
 def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, stop_after: int | None = None,
           time_budget_s: float | None = None) -> Path:
     """Train (or resume) a run; returns the run directory.
@@ -104,6 +116,8 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     if resume is not None:
         start_step = _resume(*resume, model, optimizer, scheduler, pca)
         log.info("resumed %s at step %d from %s", run_dir, start_step, resume[0].name)
+    elif config.train.init_from:
+        init_weights(model, model_name, config.train.init_from, device)
     if start_step >= config.train.steps:
         log.info("run %s already finished (%d steps)", run_dir, start_step)
         shutdown(dist_info)
