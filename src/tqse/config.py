@@ -130,6 +130,9 @@ class TrainConfig:
     # A model directory whose separator weights start a new run (not a resume: optimiser, schedule and step
     # start afresh), e.g. the committed default model continued with a decaying learning rate.
     init_from: Optional[str] = None
+    # Module names (shell patterns, e.g. "*.film") re-initialised after init_from: a warm start that keeps a
+    # trained separator but none of its query mapping (issue 9's equal-compute Table I).
+    init_reset: list[str] = field(default_factory=list)
     log_every: int = 50
     checkpoint_every: int = 1_000
     val_every: int = 5_000

@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from tqse.config import load_config
+from tqse.errors import ConfigError
 from tqse.train.logging import read_metrics
 from tqse.train.loop import train
 
@@ -132,3 +133,18 @@ def test_a_run_can_start_from_another_runs_weights_and_refuses_a_foreign_model(t
     assert any(not torch.allclose(weights(fresh)[k], t, atol=1e-6) for k, t in weights(first).items())
     with pytest.raises(CheckpointError, match="model.safetensors: .*(shape|do not match)"):
         train(tiny_config("train.steps=1", f"train.init_from={start}", "model.name=small"), tmp_path / "other")
+
+
+def test_a_warm_start_can_reset_the_query_pathway_only(tmp_path):
+    first = train(tiny_config("train.steps=2"), tmp_path / "first")
+    start = first / "checkpoints" / "last"
+    second = train(tiny_config("train.steps=1", "train.lr=1e-9", f"train.init_from={start}",
+                               "train.init_reset=['*.film*']"), tmp_path / "second")
+    film = [k for k in weights(first) if ".film." in k]
+    assert film
+    for key, tensor in weights(first).items():
+        same = torch.allclose(weights(second)[key], tensor, atol=1e-6)
+        assert same != (key in film), key
+    with pytest.raises(ConfigError, match="init_reset: 'nothing' matches no module"):
+        train(tiny_config("train.steps=1", f"train.init_from={start}", "train.init_reset=[nothing]"),
+              tmp_path / "third")

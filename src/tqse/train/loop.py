@@ -74,6 +74,20 @@ def init_weights(model: torch.nn.Module, model_name: str, model_dir: str, device
     log.info("initialised %s from %s", model_name, path)
 
 
+def reset_modules(model: torch.nn.Module, patterns: list[str]) -> None:
+    """Re-initialise (``reset_parameters``) every module whose name matches one of ``patterns``."""
+    import fnmatch
+
+    for pattern in patterns:
+        matched = [m for name, m in model.named_modules()
+                   if fnmatch.fnmatchcase(name, pattern) and hasattr(m, "reset_parameters")]
+        if not matched:
+            raise ConfigError(f"train.init_reset: {pattern!r} matches no module with parameters of this model")
+        for module in matched:
+            module.reset_parameters()
+        log.info("re-initialised %d module(s) matching %s", len(matched), pattern)
+
+
 def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, stop_after: int | None = None,
           time_budget_s: float | None = None) -> Path:
     """Train (or resume) a run; returns the run directory.
@@ -118,6 +132,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         log.info("resumed %s at step %d from %s", run_dir, start_step, resume[0].name)
     elif config.train.init_from:
         init_weights(model, model_name, config.train.init_from, device)
+        reset_modules(model, config.train.init_reset)
     if start_step >= config.train.steps:
         log.info("run %s already finished (%d steps)", run_dir, start_step)
         shutdown(dist_info)
