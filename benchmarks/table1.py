@@ -43,6 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--max-seeds", type=int, default=3, help="run at most this many seeds per row")
     p.add_argument("--report-only", action="store_true")
+    p.add_argument("--export", nargs="*", default=["A0", "A3", "A9"], metavar="ROW",
+                   help="copy the best seed of these rows to experiments/checkpoints/ROW (float16)")
     p.add_argument("--from-scratch", action="store_true",
                    help="random initialisation instead of the shared warm start (needs far more steps)")
     p.add_argument("overrides", nargs="*", help="dotted config overrides for every run (e.g. for tests)")
@@ -70,6 +72,16 @@ def train_all(args: argparse.Namespace) -> None:
             run_grid(str(RECIPE), rows, eval_sets, overrides, QUERY_FIELDS, args.out, seeds=[seed])
 
 
+def export(args: argparse.Namespace) -> None:
+    from tqse.eval.table1 import best_seed, export_checkpoint, run_folders
+
+    folders = run_folders(args.out)
+    for row in args.export:
+        best = best_seed(folders, row)
+        if best is not None:
+            print(f"{row}: {export_checkpoint(best, ROOT / 'experiments' / 'checkpoints' / row)} (from {best.name})")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -83,6 +95,7 @@ def main(argv=None) -> int:
     classes = [c.label for c in read_clips(resolve_manifest("builtin"), split="train")]
     for line in write_results(args.out, args.results, classes):
         print(line)
+    export(args)
     return 0
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tqse.commands import report as report_cmd
 from tqse.eval.runner import COLUMNS
+from tqse.eval.report import run_name
 from tqse.eval.table1 import paper_table, write_results, write_subset
 
 
@@ -85,3 +86,29 @@ def test_write_results_puts_our_rows_beside_the_papers(tmp_path):
 def test_paper_table_skips_rows_the_paper_does_not_have():
     runs = {"A9N-s0": {"test-caption": {"metrics": {"si_sdri": 1.0}}}}
     assert "A9N" not in paper_table(runs)
+
+
+def test_the_best_seed_exports_as_a_float16_model_folder_that_separates_like_its_run(tmp_path):
+    import numpy as np
+
+    from tqse.api import Extractor
+    from tqse.config import load_config
+    from tqse.eval.table1 import best_seed, export_checkpoint, run_folders
+    from tqse.train.loop import train
+
+    setup = Path(__file__).resolve().parents[2] / "configs" / "setups" / "fixture.yaml"
+    for seed, score in ((0, 1.0), (1, 3.0)):
+        config = load_config([setup], ["data.use=[ac]", "data.segment_seconds=0.5", "train.steps=2",
+                                       f"train.seed={seed}", f"name=A9-s{seed}", f"output_dir={tmp_path / 'runs'}"])
+        run = train(config)
+        (run / "eval").mkdir()
+        (run / "eval" / "test-class_caption.json").write_text(json.dumps(
+            {"format": "tqse-eval/1", "name": "test-class_caption", "metrics": {"si_sdri": score}}))
+    best = best_seed(run_folders(tmp_path / "runs"), "A9")
+    assert run_name(best) == "A9-s1"
+    dest = export_checkpoint(best, tmp_path / "checkpoints" / "A9")
+    assert (dest / "eval" / "test-class_caption.json").exists() and (dest / "run_config.yaml").exists()
+    mixture = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    ours = Extractor.from_pretrained(dest).extract(mixture, text="a dog barking", sample_rate=16000)
+    theirs = Extractor.from_pretrained(best / "checkpoints" / "last").extract(mixture, text="a dog barking", sample_rate=16000)
+    assert np.abs(ours - theirs).max() < 1e-2 * np.abs(theirs).max()

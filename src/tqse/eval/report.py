@@ -89,11 +89,16 @@ def run_name(path: str | os.PathLike) -> str:
     return folder.name
 
 
+def group_key(name: str) -> str:
+    """``ROW`` for a run named ``ROW-sSEED``; any other name is its own group."""
+    return SEED_SUFFIX.sub("", name)
+
+
 def group_seeds(runs: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Runs named ``ROW-sSEED`` grouped under ``ROW`` (in first-seen order); other runs stay on their own."""
     groups: dict[str, list[Any]] = {}
     for name, value in runs.items():
-        groups.setdefault(SEED_SUFFIX.sub("", name), []).append(value)
+        groups.setdefault(group_key(name), []).append(value)
     return groups
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from tqse.data.manifest import classes_at
-from tqse.eval.report import (group_seeds, learning_curve, load_summaries, plot_curves, plot_runs, run_name,
+from tqse.eval.report import (group_key, group_seeds, learning_curve, load_summaries, plot_curves, plot_runs, run_name,
                               runs_table, seed_stats)
 from tqse.eval.runner import read_scores, summarise
 
@@ -80,6 +80,36 @@ def run_record(run_dir: Path, summaries: dict[str, dict]) -> dict:
             "scores": {k: v["metrics"] for k, v in sorted(summaries.items())},
             "val_curve": {"class_caption": learning_curve(run_dir, "val_si_sdri"),
                           "caption": learning_curve(run_dir, "val_caption_si_sdri")}}
+
+
+def best_seed(folders: list[Path], row: str, score_set: str = "test-class_caption") -> Path | None:
+    """The run of ``row`` (any seed) with the highest SI-SDRi on ``score_set``, or None if none is scored."""
+    scored = []
+    for folder in folders:
+        summary = load_summaries(folder / "eval").get(score_set)
+        if group_key(run_name(folder)) == row and summary:
+            scored.append((summary["metrics"]["si_sdri"], folder))
+    return max(scored, key=lambda pair: pair[0])[1] if scored else None
+
+
+def export_checkpoint(run_dir: Path, dest: Path) -> Path:
+    """The run's best checkpoint as a small model folder (float16 weights, config, the run's resolved config)
+    plus its evaluation summaries and per-clip scores, so ``tqse eval --checkpoint dest`` re-scores it."""
+    import shutil
+
+    from tqse.models.model_dir import read_model_config, read_weights, save_model_dir
+
+    best = run_dir / "checkpoints" / "best"
+    source = best if (best / "config.json").is_file() else run_dir / "checkpoints" / "last"
+    state = {k: v.half() if v.is_floating_point() else v for k, v in read_weights(source).items()}
+    config = {**read_model_config(source), "weights_dtype": "float16",
+              "exported_from": {"run": run_dir.name, "checkpoint": source.name}}
+    save_model_dir(dest, config, state, {"run_config.yaml": (run_dir / "config.yaml").read_text()})
+    (dest / "eval").mkdir()
+    for file in sorted((run_dir / "eval").glob("*.*")):
+        if file.suffix in (".json", ".csv"):
+            shutil.copy2(file, dest / "eval" / file.name)
+    return dest
 
 
 def write_results(out: str | os.PathLike, results: str | os.PathLike, classes: Iterable[str] = ()
