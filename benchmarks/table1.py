@@ -28,7 +28,7 @@ ROWS = {
     "A2": ("configs/table1/A2.yaml", 2),   # captions + dropout
     "A8": ("configs/table1/A8.yaml", 2),   # audio + Gaussian noise
     "AVh": ("configs/results/AVh.yaml", 2),  # captions for half the classes, audio for the other half
-    "A9N": ("configs/results/A9N.yaml", 2),  # beyond the paper: dropout then noise
+    "A9N": ("configs/results/A9N.yaml", 2),  # beyond the paper: dropout, renormalised to the query norm
     "V0": ("configs/table1/V0.yaml", 2),   # class templates ("this is the sound of X") as the text
 }
 EVAL_SETS = ("test", "ood")

@@ -58,6 +58,7 @@ class DropoutConfig:
     p_audio: list[float] = field(default_factory=lambda: [0.75, 0.95])
     p_text: list[float] = field(default_factory=lambda: [0.25, 0.75])
     rescale: bool = False  # False: kept dimensions are left as they are (the paper's "zeroed out")
+    renormalize: bool = False  # beyond the paper: restore each query's norm after dropping dimensions
 
 
 @dataclass

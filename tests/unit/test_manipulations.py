@@ -41,6 +41,18 @@ def test_dropout_rescale_setting_scales_kept_dimensions(queries):
     torch.testing.assert_close(out[kept], 2 * queries[kept])
 
 
+def test_renormalised_dropout_keeps_the_query_norm_and_the_same_dimensions(queries):
+    is_audio = torch.ones(256, dtype=torch.bool)
+    plain = EmbeddingDropout()(queries, is_audio, gen())
+    renormed = EmbeddingDropout(renormalize=True)(queries, is_audio, gen())
+    assert plain.norm(dim=-1).max() < 0.75  # plain dropout shrinks a unit query
+    survived = (plain != 0).any(-1)  # 64 dims at p = .95 can all go (512 real ones practically never do)
+    torch.testing.assert_close(renormed.norm(dim=-1)[survived], queries.norm(dim=-1)[survived])
+    assert torch.equal(renormed == 0, plain == 0) and torch.isfinite(renormed).all()
+    torch.testing.assert_close(torch.nn.functional.normalize(renormed, dim=-1),
+                               torch.nn.functional.normalize(plain, dim=-1))
+
+
 def test_gaussian_noise_has_exactly_the_drawn_norm(queries):
     is_audio = torch.arange(256) < 128
     delta = (GaussianNoise()(queries, is_audio, gen()) - queries).norm(dim=-1)

@@ -30,7 +30,7 @@ PAPER_TABLE1 = {
 }
 ROW_LABELS = {"A0": "captions", "A2": "captions + dropout", "A3": "audio", "A8": "audio + noise",
               "A9": "audio + dropout", "AVh": "captions (half the classes) + audio (other half), dropout",
-              "A9N": "audio + dropout + noise (beyond the paper)"}
+              "A9N": "audio + dropout, renormalised (beyond the paper)"}
 SUBSET = "test_odd"  # the `test` mixtures whose target class is at an odd position of the sorted class list
 
 

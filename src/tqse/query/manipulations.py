@@ -5,7 +5,9 @@ Training-only, per example, each the identity at strength 0:
 - :class:`EmbeddingDropout` zeroes a fraction ``p ~ U[lo, hi]`` of the dimensions (Bernoulli), with separate
   ranges for audio (``[.75, .95]``) and text (``[.25, .75]``) queries. The paper says "dropped out (zeroed
   out)": by default the kept dimensions are **not** rescaled by ``1 / (1 - p)``; ``rescale=True`` applies
-  the usual inverted-dropout rescaling instead.
+  the usual inverted-dropout rescaling instead, and ``renormalize=True`` (beyond the paper) gives the
+  dropped-out query back the norm it had, so training sees queries as long as the unit-norm text embedding
+  met at inference (plain dropout shrinks an audio query's norm to 0.2-0.5).
 - :class:`GaussianNoise`: ``q + a v / |v|`` with ``v ~ N(0, I)``, ``a ~ U[1.5, 3.5]`` audio / ``U[1, 2]`` text.
 - :func:`mixup_waveforms`: the audio query is embedded from the target mixed with another clip at
   SNR ``U[-5, 5]`` dB (applied before the audio tower).
@@ -39,8 +41,10 @@ def _per_modality(is_audio: torch.Tensor, audio: Range, text: Range, generator) 
 class EmbeddingDropout:
     """Bernoulli dropout of embedding dimensions with a per-example rate (see module docstring)."""
 
-    def __init__(self, p_audio: Range = (0.75, 0.95), p_text: Range = (0.25, 0.75), rescale: bool = False):
+    def __init__(self, p_audio: Range = (0.75, 0.95), p_text: Range = (0.25, 0.75), rescale: bool = False,
+                 renormalize: bool = False):
         self.p_audio, self.p_text, self.rescale = tuple(p_audio), tuple(p_text), rescale
+        self.renormalize = renormalize
 
     def __call__(self, q: torch.Tensor, is_audio: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         p = _per_modality(is_audio, self.p_audio, self.p_text, generator).to(q.dtype)[:, None]  # [B, 1]
@@ -48,7 +52,10 @@ class EmbeddingDropout:
         keep = (draws >= p).to(q.dtype)
         if self.rescale:
             keep = keep / (1 - p).clamp_min(1e-6)
-        return q * keep
+        out = q * keep
+        if self.renormalize:
+            out = out * (q.norm(dim=-1, keepdim=True) / out.norm(dim=-1, keepdim=True).clamp_min(1e-12))
+        return out
 
 
 class GaussianNoise:

@@ -35,7 +35,8 @@ class QueryProvider:
         self.encoder, self.config, self.sample_rate = encoder, config, sample_rate
         self.device = torch.device(device)
         m: ManipulationConfig = config.manipulation
-        self.dropout = EmbeddingDropout(m.dropout.p_audio, m.dropout.p_text, m.dropout.rescale) if m.dropout.enabled else None
+        self.dropout = EmbeddingDropout(m.dropout.p_audio, m.dropout.p_text, m.dropout.rescale,
+                                        m.dropout.renormalize) if m.dropout.enabled else None
         self.noise = GaussianNoise(m.noise.alpha_audio, m.noise.alpha_text) if m.noise.enabled else None
         self.pca, self.cache = pca, cache
         self._text_memo: dict[str, torch.Tensor] = {}
