@@ -393,11 +393,14 @@ RESUME_MAY_CHANGE = ("train.steps", "train.log_every", "train.checkpoint_every",
 
 
 def config_hash(config: RunConfig) -> str:
-    """Hash of everything that changes results (name, output folder and display settings excluded)."""
-    data = to_dict(config)
-    for key in NOT_HASHED:
-        section, _, leaf = key.rpartition(".")
-        (data[section] if section else data).pop(leaf)
+    """Hash of everything that changes results (name, output folder and display settings excluded).
+
+    Only values that differ from the defaults are hashed, so an option added to tqse later (at a default
+    that keeps old behaviour) leaves the hash, and so the run folder a command resumes, unchanged.
+    """
+    defaults = flatten(to_dict(RunConfig()))
+    data = {k: v for k, v in flatten(to_dict(config)).items()
+            if (k not in defaults or v != defaults[k]) and not any(k == n or k.startswith(n + ".") for n in NOT_HASHED)}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
 
 

@@ -59,3 +59,31 @@ def test_a9_is_audio_queries_with_dropout():
     config = load_config([CONFIGS / "setups" / "fixture.yaml", CONFIGS / "table1" / "A9.yaml"])
     assert config.query.mode == "audio" and config.query.manipulation.dropout.enabled
     assert config.data.use == ["ac"] and not config.query.manipulation.noise.enabled
+
+
+def test_an_option_added_at_its_default_keeps_the_hash_and_so_the_run_folder():
+    from dataclasses import dataclass, field
+
+    import tqse.config as config_module
+
+    config = load_config([], ["train.steps=7", "query.mode=audio"])
+    before = config_hash(config)
+
+    @dataclass
+    class NewerTrainConfig(config_module.TrainConfig):
+        option_added_later: bool = False
+
+    @dataclass
+    class NewerRunConfig(config_module.RunConfig):
+        train: NewerTrainConfig = field(default_factory=NewerTrainConfig)
+
+    original = config_module.RunConfig
+    config_module.RunConfig = NewerRunConfig
+    try:
+        newer = NewerRunConfig(**{k: getattr(config, k) for k in ("name", "data", "query", "model", "eval")},
+                               train=NewerTrainConfig(**vars(config.train)))
+        assert config_hash(newer) == before
+        newer.train.option_added_later = True
+        assert config_hash(newer) != before
+    finally:
+        config_module.RunConfig = original
