@@ -68,6 +68,33 @@ def test_a_bad_training_option_is_refused_naming_its_key(override):
     assert_clean_error(caught.value, override.split("=")[0])
 
 
+@pytest.mark.parametrize("override, example", [("data.snr_db=5", "data.snr_db=[-5.0,5.0]"),
+                                               ("query.manipulation.dropout.p_audio=0.5",
+                                                "query.manipulation.dropout.p_audio=[0.75,0.95]")])
+def test_a_number_where_a_range_belongs_says_it_takes_a_list(override, example):
+    """It was OmegaConf's "AnyNode is not a ListConfig, TupleConfig, list, or tuple"."""
+    with pytest.raises(ConfigError) as caught:
+        load_config([FIXTURE_SETUP], [override])
+    assert_clean_error(caught.value, override)
+    assert f"takes a list, e.g. {example}" in str(caught.value) and "AnyNode" not in str(caught.value)
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--max-minutes", "nan", "--max-minutes nan: must be a positive finite number of minutes"),
+    ("--max-minutes", "-5", "--max-minutes -5: must be a positive finite number of minutes"),
+    ("--run-dir", "a_file", "is a file, not a folder"), ("--run-dir", "a_file/run", "a folder above it is a file"),
+])
+def test_bad_train_command_options_are_refused_before_training(tmp_path, capsys, option, value, expected):
+    """--max-minutes nan or -5 trained anyway (exit 0); a file as --run-dir gave a raw [Errno 17]."""
+    (tmp_path / "a_file").write_text("x")
+    run_dir = ["--run-dir", str(tmp_path / "run")] if option != "--run-dir" else []
+    value = str(tmp_path / value) if option == "--run-dir" else value
+    assert main(["train", str(FIXTURE_SETUP), *TINY, *run_dir, option, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+    assert not (tmp_path / "run").exists()
+
+
 def test_every_numeric_option_of_the_schema_has_bounds():
     """A new numeric option must get its bounds in the one table, or it escapes validation."""
     from tqse.config import NUMBER_BOUNDS, RANGE_BOUNDS, flatten, to_dict
