@@ -215,7 +215,18 @@ def _merge(config, layer, where: str):
     try:
         return OmegaConf.merge(config, layer)
     except (OmegaConfBaseException, ValueError, TypeError, LookupError) as err:
-        raise ConfigError(f"{where}: {_one_line(err)}") from None
+        raise ConfigError(f"{where}: {_explain(config, err)}") from None
+
+
+def _explain(config, err: BaseException) -> str:
+    """OmegaConf's message, or for a scalar given to a list key (its message names "AnyNode" and
+    "ListConfig", words from its internals) what the key takes, with its current value as the example."""
+    key = getattr(err, "full_key", None)
+    current = OmegaConf.select(config, key, default=None) if key else None
+    if OmegaConf.is_list(current) and "is not a ListConfig" in str(err):
+        example = ",".join(str(v) for v in OmegaConf.to_container(current))
+        return f"{key} takes a list, e.g. {key}=[{example}]"
+    return _one_line(err)
 
 
 def load_config(files: list[str | os.PathLike] = (), overrides: list[str] = ()) -> RunConfig:

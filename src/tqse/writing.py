@@ -22,7 +22,7 @@ from typing import Iterable
 import numpy as np
 import soundfile as sf
 
-from tqse.audio.output import AtomicTarget, OutputSpec
+from tqse.audio.output import AtomicTarget, OutputSpec, make_parents, remove_empty
 from tqse.engine import Blocks
 from tqse.errors import OutputError
 
@@ -46,9 +46,20 @@ def write_outputs(blocks: Iterable[Blocks], outputs: list[Output], *, gain: floa
                   sample_rate: int, channels: int) -> list[Output]:
     """Consume ``blocks`` and write every output (see module docstring); returns ``outputs``."""
     first = next((o.spec.path for o in outputs if o.spec.path is not None), None)
-    scratch_dir = first.parent if first is not None else None
-    if scratch_dir is not None:
-        scratch_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        made = make_parents(first) if first is not None else []
+    except OSError as err:
+        raise OutputError(f"{first}: cannot write here ({err.strerror or err})") from None
+    try:
+        return _write_all(blocks, outputs, gain, clip_mode, sample_rate, channels,
+                          first.parent if first is not None else None)
+    except BaseException:  # extraction or writing failed (or Ctrl-C): no empty output folder stays behind
+        remove_empty(made)
+        raise
+
+
+def _write_all(blocks: Iterable[Blocks], outputs: list[Output], gain: float, clip_mode: str, sample_rate: int,
+               channels: int, scratch_dir: Path | None) -> list[Output]:
     with tempfile.TemporaryDirectory(prefix=".tqse-scratch-", dir=scratch_dir) as tmp:
         paths = [Path(tmp) / f"{i}.w64" for i in range(len(outputs))]
         try:

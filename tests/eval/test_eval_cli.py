@@ -74,6 +74,18 @@ def test_eval_errors_are_user_errors(model_dir, tmp_path):
         args.func(args)
 
 
+@pytest.mark.parametrize("out", ["a_file", "a_file/below"])
+def test_eval_out_on_a_file_is_named_before_any_scoring(model_dir, tmp_path, capsys, out):
+    """It was a raw ``[Errno 17] File exists`` after the model had loaded."""
+    from tqse.cli import main
+
+    (tmp_path / "a_file").write_text("x")
+    argv = ["eval", "--checkpoint", str(model_dir), "--manifest", str(tmp_path / "m.jsonl"), "--out", str(tmp_path / out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"--out {tmp_path / out}: {tmp_path / 'a_file'} is a file, not a folder"), err
+
+
 def test_report_tables_and_plots_several_runs(tmp_path, capsys):
     for run, value in (("runA", 5.0), ("runB", 6.5)):
         for name in ("audiocaps", "corpus_test"):

@@ -71,6 +71,40 @@ def test_output_paths_that_cannot_be_written_are_clean_errors(tiny_model, tmp_pa
     assert leftovers(tmp_path) == []
 
 
+def nan_model(folder):
+    extractor = Extractor.from_pretrained(tiny_model_dir(folder / "tiny"), device="cpu")
+    with torch.no_grad():
+        next(extractor.model.parameters()).fill_(float("nan"))
+    return extractor.save_pretrained(folder / "nan")
+
+
+def broken_model(folder):
+    (folder / "broken").mkdir()
+    (folder / "broken" / "config.json").write_bytes(b"\xff\xfe not json")
+    return folder / "broken"
+
+
+@pytest.mark.parametrize("case", ["second input's rate does not fit", "broken model folder", "NaN model output"])
+def test_a_failing_run_leaves_no_output_folder_behind(tiny_model, tmp_path, capsys, case):
+    """The preflight proved every output writable by creating its folders; a later fault (the next input's
+    check, the model, the extraction itself) left those folders behind, empty."""
+    sf.write(tmp_path / "a.wav", tone(300, 0.3, 16000), 16000)
+    sf.write(tmp_path / "b.wav", tone(300, 0.2, 384000), 384000)
+    inputs, model = [str(tmp_path / "a.wav")], tiny_model
+    if case.startswith("second"):
+        inputs.append(str(tmp_path / "b.wav"))
+    elif case.startswith("broken"):
+        model = broken_model(tmp_path)
+    else:
+        model = nan_model(tmp_path)
+    out = tmp_path / "out" / "deeper"
+    argv = ["extract", *inputs, "-q", "x", "-o", str(out), "--format", "ogg", "--checkpoint", str(model),
+            "--no-progress"]
+    assert main(argv) == 2
+    one_line_error(capsys)
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
 def test_api_output_checks_empty_name_directory_and_special_files(extractor, tmp_path):
     sf.write(tmp_path / "in.wav", tone(300, 0.2, 16000), 16000)
     for target, needle in (("", "empty"), (tmp_path, "is a directory"), ("/dev/null", "not a regular file")):

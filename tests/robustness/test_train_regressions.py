@@ -68,6 +68,33 @@ def test_a_bad_training_option_is_refused_naming_its_key(override):
     assert_clean_error(caught.value, override.split("=")[0])
 
 
+@pytest.mark.parametrize("override, example", [("data.snr_db=5", "data.snr_db=[-5.0,5.0]"),
+                                               ("query.manipulation.dropout.p_audio=0.5",
+                                                "query.manipulation.dropout.p_audio=[0.75,0.95]")])
+def test_a_number_where_a_range_belongs_says_it_takes_a_list(override, example):
+    """It was OmegaConf's "AnyNode is not a ListConfig, TupleConfig, list, or tuple"."""
+    with pytest.raises(ConfigError) as caught:
+        load_config([FIXTURE_SETUP], [override])
+    assert_clean_error(caught.value, override)
+    assert f"takes a list, e.g. {example}" in str(caught.value) and "AnyNode" not in str(caught.value)
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--max-minutes", "nan", "--max-minutes nan: must be a positive finite number of minutes"),
+    ("--max-minutes", "-5", "--max-minutes -5: must be a positive finite number of minutes"),
+    ("--run-dir", "a_file", "is a file, not a folder"), ("--run-dir", "a_file/run", "a folder above it is a file"),
+])
+def test_bad_train_command_options_are_refused_before_training(tmp_path, capsys, option, value, expected):
+    """--max-minutes nan or -5 trained anyway (exit 0); a file as --run-dir gave a raw [Errno 17]."""
+    (tmp_path / "a_file").write_text("x")
+    run_dir = ["--run-dir", str(tmp_path / "run")] if option != "--run-dir" else []
+    value = str(tmp_path / value) if option == "--run-dir" else value
+    assert main(["train", str(FIXTURE_SETUP), *TINY, *run_dir, option, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+    assert not (tmp_path / "run").exists()
+
+
 def test_every_numeric_option_of_the_schema_has_bounds():
     """A new numeric option must get its bounds in the one table, or it escapes validation."""
     from tqse.config import NUMBER_BOUNDS, RANGE_BOUNDS, flatten, to_dict
@@ -144,6 +171,70 @@ def test_a_manifest_with_one_clip_or_one_class_is_a_manifest_error(tmp_path, cap
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert expected in err and str(manifest) in err
+
+
+@pytest.mark.parametrize("rows, expected", [
+    (lambda lines: lines[:1], "at least two clips"),
+    (lambda lines: [{**row, "class": "dog"} for row in lines[:3]], "at least two classes"),
+])
+def test_a_shard_set_with_one_clip_or_one_class_is_a_manifest_error(tmp_path, capsys, rows, expected):
+    """The shard-stream loader applies the manifest path's check (it used to spin or mix a clip with itself)."""
+    from tqse.data.manifest import read_clips
+    from tqse.data.shards import write_shards
+
+    manifest = tmp_path / "one.jsonl"
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows(fixture_lines())))
+    write_shards(read_clips(manifest), tmp_path / "shards", clips_per_shard=2)
+    index = tmp_path / "shards" / "shards.json"
+    argv = ["train", str(FIXTURE_SETUP), *TINY, f"data.manifests.ac={index}", "--run-dir", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert expected in err and str(index) in err
+
+
+def test_a_shard_stream_without_a_mixable_pair_is_an_error_not_a_spin():
+    """Silent clips, or one readable clip streamed over and over: a ManifestError naming the source, after a
+    bounded number of clips (it used to loop forever, or mix the clip with itself)."""
+    import numpy as np
+
+    from tqse.data.dataset import MixingConfig
+    from tqse.data.manifest import ClipRecord, ManifestError
+    from tqse.data.stream_mixing import StreamMixtureDataset
+
+    tone = np.sin(np.arange(8000) / 5).astype(np.float32)
+    one = ClipRecord(path="a.flac", label="dog", embedding_key="a")
+    streams = {"silent": lambda: ((ClipRecord(path=f"{i}.flac", embedding_key=str(i)), np.zeros(8000, np.float32), 16000)
+                                  for i in range(10**6)),
+               "one clip": lambda: ((one, tone, 16000) for _ in range(10**6))}
+    for name, stream in streams.items():
+        dataset = StreamMixtureDataset(stream(), MixingConfig(16000, 0.25), source=f"{name}.json")
+        with pytest.raises(ManifestError, match=f"{name}.json: 1000 streamed clips in a row gave no mixture"):
+            next(iter(dataset))
+    two = [(one, tone, 16000), (ClipRecord(path="b.flac", label="cat", embedding_key="b"), tone[::-1].copy(), 16000)]
+    item = next(iter(StreamMixtureDataset(iter(two * 2), MixingConfig(16000, 0.25))))
+    assert item["record"].embedding_key == "b"  # mixed with the other clip, the first one that can be
+
+
+def test_a_shard_set_of_undecodable_clips_is_an_error_not_a_spin(tmp_path):
+    import io
+    import tarfile
+
+    from tqse.data.manifest import ManifestError, read_clips
+    from tqse.data.shards import ShardStream, write_shards
+    from tqse.testing import fixture_manifest
+
+    write_shards(read_clips(fixture_manifest())[:3], tmp_path / "shards", clips_per_shard=3)
+    shard = next((tmp_path / "shards").glob("*.tar"))
+    with tarfile.open(shard) as tar:  # keep the names and JSON, garble every audio member
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    with tarfile.open(shard, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for member, data in members:
+            data = data if member.name.endswith(".json") else b"garbage" * 20
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    stream = ShardStream(tmp_path / "shards" / "shards.json", infinite=True)
+    with pytest.raises(ManifestError, match="shards.json: no readable clip"):
+        next(iter(stream))
 
 
 def test_a_caption_with_a_lone_surrogate_is_refused_naming_the_line(tmp_path):

@@ -2,17 +2,26 @@
 
 Drop a file -> type a query -> Extract -> three players and three spectrograms (labelled axes) appear; then a
 bundled example with an audio-example query; then a garbage file gives a readable error. Saves a screenshot
-(``TQSE_SCREENSHOT=docs/serve.png`` writes it there too). Skips only when chromium, chromedriver or selenium
-is missing; CI installs them (.ci/run), so it runs there.
+(``TQSE_SCREENSHOT=docs/serve.png`` writes it there too). Then the microphone: Chromium's fake capture device
+(a beeping tone) is recorded in the page, stopped by hand and at the server's duration limit, and the WAV the
+page encoded is decoded here and by the server; a denied permission and a page that is not on localhost or
+https give readable messages. Skips only when chromium, chromedriver or selenium is missing; CI installs them
+(.ci/run), so it runs there.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import os
+import re
 import shutil
+import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 from serve_helpers import start
 
 from tqse.serve import examples
@@ -41,8 +50,15 @@ document.getElementById('test-drop-source').remove();
 """
 
 
-@pytest.fixture
-def browser(tmp_path):
+# A fake microphone (a beeping tone) whose permission prompt answers itself (yes, or no with "=deny").
+MIC_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+MIC_DENIED_FLAGS = ["--use-fake-ui-for-media-stream=deny", "--use-fake-device-for-media-stream",
+                    # a host name that is neither localhost nor https, resolved to the loopback server, so
+                    # the page runs outside a secure context
+                    "--host-resolver-rules=MAP insecure.test 127.0.0.1"]
+
+
+def launch(tmp_path, extra_flags=()):
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
     webdriver = pytest.importorskip("selenium.webdriver")
@@ -50,10 +66,30 @@ def browser(tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS + [f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
+    for flag in CHROME_FLAGS + list(extra_flags) + [f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = launch(tmp_path)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def mic_browser(tmp_path):
+    driver = launch(tmp_path, MIC_FLAGS)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def mic_denied_browser(tmp_path):
+    driver = launch(tmp_path, MIC_DENIED_FLAGS)
     yield driver
     driver.quit()
 
@@ -136,3 +172,104 @@ def test_upload_query_extract_shows_players_and_spectrograms(browser, tiny_model
     finally:
         stop(server)
 
+
+
+RECORDED_WAV = """
+const done = arguments[arguments.length - 1];
+const reader = new FileReader();
+reader.onload = () => done(reader.result.split(',')[1]);
+reader.readAsDataURL(state.mixtureFile);
+"""
+
+
+def record_label(driver) -> tuple[float, int]:
+    """The page's "recording: 1.2 s at 48000 Hz" -> (seconds, rate)."""
+    text = driver.find_element("id", "mixture-name").text
+    match = re.search(r"recording: ([0-9.]+) s at (\d+) Hz", text)
+    assert match, text
+    return float(match[1]), int(match[2])
+
+
+def recorded_wav(driver) -> tuple[np.ndarray, int, str]:
+    """The WAV the page encoded and will upload, decoded by soundfile."""
+    data = base64.b64decode(driver.execute_async_script(RECORDED_WAV))
+    info = sf.info(io.BytesIO(data))
+    wav, rate = sf.read(io.BytesIO(data), dtype="float32")
+    return wav, rate, info.subtype
+
+
+def clock_seconds(driver) -> float:
+    match = re.search(r"(\d+):([0-9.]+) /", driver.find_element("id", "record-time").text)
+    return 60 * int(match[1]) + float(match[2]) if match else 0.0
+
+
+def test_record_from_microphone_then_extract(mic_browser, tiny_model):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = mic_browser
+    server = start(tiny_model, max_upload_mb=8, max_seconds=2.5)
+    try:
+        browser.get(server.url)
+        wait_for(browser, "return document.getElementById('model-info').textContent.includes('tiny')", 30)
+        record = browser.find_element(By.ID, "record-button")
+        assert record.is_enabled() and "Record" in record.text
+
+        # Record by hand: the button turns into Stop, the clock runs, Extract waits until it is stopped.
+        record.click()
+        wait_for(browser, "return document.getElementById('record-button').textContent.includes('Stop')", 30)
+        assert not browser.find_element(By.ID, "extract-button").is_enabled()
+        WebDriverWait(browser, 30, poll_frequency=0.1).until(lambda d: clock_seconds(d) >= 0.8)
+        record.click()
+        wait_for(browser, "return document.getElementById('mixture-name').textContent.includes('recording:')", 30)
+        assert "Record" in record.text and browser.find_element(By.ID, "extract-button").is_enabled()
+        seconds, rate = record_label(browser)
+        wav, wav_rate, subtype = recorded_wav(browser)
+        assert (wav_rate, subtype, wav.ndim) == (rate, "PCM_16", 1)
+        assert abs(wav.shape[0] / rate - seconds) < 0.05 and 0.8 <= seconds < 2.5
+        assert np.abs(wav).max() > 0.01, "the fake microphone's tone did not arrive"
+
+        # The recording takes the upload path: the server decodes it to the same length and rate.
+        browser.find_element(By.ID, "text-query").send_keys("a beep")
+        browser.find_element(By.ID, "extract-button").click()
+        wait_for(browser, RESULTS_READY)
+        summary = browser.find_element(By.ID, "result-summary").text
+        assert f"{rate} Hz, 1 channel(s)" in summary
+        mixture_url = browser.find_element(By.ID, "player-mixture").get_attribute("src")
+        with urllib.request.urlopen(mixture_url, timeout=30) as reply:
+            served, served_rate = sf.read(io.BytesIO(reply.read()), dtype="float32")
+        assert served_rate == rate and served.shape[0] == wav.shape[0]
+
+        # Left running, a recording stops itself at the server's duration limit, exactly.
+        record.click()
+        wait_for(browser, "return document.getElementById('record-time').textContent.includes(\"server's limit\")", 30)
+        wav, wav_rate, _ = recorded_wav(browser)
+        assert wav.shape[0] == int(2.5 * wav_rate) and record_label(browser)[0] == 2.5
+        assert "Record" in record.text
+        assert "no microphone found" in browser.execute_script(  # the message table, for the missing-device case
+            "return micErrorMessage(new DOMException('none', 'NotFoundError'))")
+    finally:
+        stop(server)
+
+
+def test_recording_refused_permission_or_insecure_page_says_why(mic_denied_browser, tiny_model):
+    from selenium.webdriver.common.by import By
+
+    browser = mic_denied_browser
+    server = start(tiny_model)
+    try:
+        browser.get(server.url)
+        record = browser.find_element(By.ID, "record-button")
+        record.click()  # the browser says no
+        wait_for(browser, "return document.getElementById('status').classList.contains('error')", 30)
+        assert "permission denied" in browser.find_element(By.ID, "status").text
+        assert "Record" in record.text and record.is_enabled()
+        assert browser.find_element(By.ID, "extract-button").is_enabled()
+
+        # http on a host name other than localhost: no microphone API at all, so the button is off and says why.
+        browser.get(server.url.replace("127.0.0.1", "insecure.test"))
+        wait_for(browser, "return document.getElementById('record-time').textContent.length > 0", 30)
+        assert not browser.find_element(By.ID, "record-button").is_enabled()
+        assert "localhost or https" in browser.find_element(By.ID, "record-time").text
+    finally:
+        stop(server)

@@ -165,6 +165,16 @@ def test_cli_serve_help_and_bad_settings(tiny_model, capsys):
     assert "model" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option, value", [("--max-upload-mb", "inf"), ("--max-seconds", "nan"),
+                                           ("--max-seconds", "-1"), ("--result-ttl", "inf")])
+def test_cli_serve_refuses_non_finite_limits(tiny_model, capsys, option, value):
+    """inf passed the old "> 0" check: --max-upload-mb inf then failed every upload (int(inf)), and the page
+    cannot read Infinity from /api/health's JSON."""
+    assert main(["serve", "--checkpoint", str(tiny_model), option, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{option} {value}: must be a positive finite number" in err, err
+
+
 def test_cli_serve_reports_a_busy_port(tiny_model, capsys):
     import socket
 

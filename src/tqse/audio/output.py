@@ -151,20 +151,49 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def make_parents(path: Path) -> list[Path]:
+    """Create the missing folders above ``path``; returns those this call created, deepest first, for
+    :func:`remove_empty` to take back when the write fails (on its own failure it takes them back itself)."""
+    missing, folder = [], path.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        remove_empty(missing)
+        raise
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty: a failed run leaves no empty folder behind."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:  # not empty: something else lives there now, and so in every folder above it
+            return
+
+
 class AtomicTarget:
-    """``with AtomicTarget(path) as t: write t.tmp; t.commit()``: clean on every failure, atomic on success."""
+    """``with AtomicTarget(path) as t: write t.tmp; t.commit()``: clean on every failure (no temporary file,
+    no folder it created), atomic on success."""
 
     def __init__(self, path: Path):
         self.path = path
         self.tmp: Path | None = None
         self._committed = False
+        self._made: list[Path] = []
 
     def __enter__(self) -> "AtomicTarget":
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._made = make_parents(self.path)
             fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.tmp{os.getpid()}_", dir=self.path.parent)
             os.close(fd)
         except OSError as err:
+            remove_empty(self._made)
             raise OutputError(f"{self.path}: cannot write here ({err.strerror or err})") from None
         self.tmp = Path(name)
         return self
@@ -180,6 +209,7 @@ class AtomicTarget:
     def __exit__(self, *exc) -> None:
         if not self._committed and self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
+            remove_empty(self._made)
 
 
 def _umask() -> int:
@@ -189,6 +219,7 @@ def _umask() -> int:
 
 
 def preflight(path: Path) -> None:
-    """Prove ``path`` can be created (folder creatable, writable) without leaving anything behind."""
+    """Prove ``path`` can be created (folder creatable, writable) without leaving anything behind: no
+    temporary file and no folder (a later check may still fail; the folders are made again when written)."""
     with AtomicTarget(path):
         pass

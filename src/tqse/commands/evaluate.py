@@ -99,15 +99,27 @@ def _run_name(model_dir: Path) -> str:
     return f"{path.parent.parent.name}-{path.name}" if path.parent.name == "checkpoints" else path.name
 
 
+def _check_out(out: Path) -> None:
+    """A file where the output folder (or one above it) should be: say so before any scoring."""
+    from tqse.errors import OptionError
+
+    for folder in (out, *out.absolute().parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise OptionError(f"--out {out}: {folder} is a file, not a folder")
+            return
+
+
 def run(args: argparse.Namespace) -> int:
     from tqse.api import Extractor
     from tqse.eval.report import comparison_table, readme_line
     from tqse.eval.runner import ModelSeparator, evaluate
     from tqse.pretrained import default_model_dir
 
-    sets = _sets(args)
     model_dir = Path(args.checkpoint) if args.checkpoint else default_model_dir()
     out = Path(args.out or Path("eval") / _run_name(model_dir))
+    _check_out(out)
+    sets = _sets(args)
     extractor = Extractor.from_pretrained(model_dir, device=args.device)
     info = {"checkpoint": str(model_dir), "device": str(extractor.device), "batch_size": args.batch_size,
             "query_field": args.query_field, "chunk_seconds": args.chunk_seconds}

@@ -60,6 +60,23 @@ class MixingConfig:
     preload_cache: str | None = None  # folder for the decoded store, so a resumed run skips decoding
 
 
+def check_mixable(n_clips: int, classes: set[str] | None, different_class: bool, source: str) -> None:
+    """Refuse training data that cannot make a mixture, for clip manifests and shard sets alike.
+
+    Args:
+        n_clips: clips in the source.
+        classes: the distinct classes, or None when some clip has none (then any two clips may be mixed).
+        source: the manifest(s) or shard index, named in the error.
+    Raises:
+        ManifestError: fewer than two clips, or one class while ``different_class`` is on.
+    """
+    if n_clips < 2:
+        raise ManifestError(f"{source}: {n_clips} clip(s); mixing needs at least two clips")
+    if different_class and classes is not None and len(classes) < 2:
+        raise ManifestError(f"{source}: every clip has class {next(iter(classes))!r}; mixing clips of different "
+                            "classes needs at least two classes (or set data.different_class=false)")
+
+
 class MixtureDataset(torch.utils.data.Dataset):
     """Map-style dataset with an unbounded index space: ``dataset[i]`` is training mixture number ``i``.
 
@@ -75,8 +92,8 @@ class MixtureDataset(torch.utils.data.Dataset):
 
     def __init__(self, clips: Sequence[ClipRecord], config: MixingConfig, seed: int = 0,
                  class_caption_datasets: Sequence[str] = (), source: str = "the training clips"):
-        if len(clips) < 2:
-            raise ManifestError(f"{source}: {len(clips)} clip(s); mixing needs at least two clips")
+        labels = [c.label for c in clips]
+        check_mixable(len(clips), set(labels) if all(labels) else None, config.different_class, source)
         self.clips, self.config, self.seed = list(clips), config, seed
         self.class_caption_datasets = set(class_caption_datasets)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
@@ -87,14 +104,10 @@ class MixtureDataset(torch.utils.data.Dataset):
             from tqse.data.preload import ClipStore
 
             self.store = ClipStore.build(self.clips, config.sample_rate, config.preload_cache)
-        labels = [c.label for c in self.clips]
         self._by_label: dict[str, np.ndarray] = {}
         if config.different_class and all(labels):
             for label in set(labels):
                 self._by_label[label] = np.flatnonzero([lab != label for lab in labels])
-            if any(len(v) == 0 for v in self._by_label.values()):
-                raise ManifestError(f"{source}: every clip has class {labels[0]!r}; mixing clips of different "
-                                    "classes needs at least two classes (or set data.different_class=false)")
 
     def _fill_headers(self) -> None:
         for clip in self.clips:

@@ -63,7 +63,7 @@ def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _write_one_shard(path: Path, clips: list[ClipRecord], first_key: int, sample_rate: int | None,
-                     skipped: Counter) -> tuple[int, float]:
+                     skipped: Counter, classes: Counter) -> tuple[int, float]:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     count, shortest = 0, float("inf")
     with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
@@ -81,6 +81,7 @@ def _write_one_shard(path: Path, clips: list[ClipRecord], first_key: int, sample
             _add_member(tar, f"{key}.json", json.dumps(meta, ensure_ascii=False).encode())
             count += 1
             shortest = min(shortest, frames / sr)
+            classes[clip.label or ""] += 1
     os.replace(tmp, path)
     return count, shortest
 
@@ -120,11 +121,13 @@ def write_shards(clips: list[ClipRecord], out_dir: str | os.PathLike, *, clips_p
         name = f"{prefix}-{n:06d}.tar"
         if name in done:
             continue
+        classes: Counter = Counter()
         count, shortest = _write_one_shard(out_dir / name, clips[start:start + clips_per_shard], start,
-                                           sample_rate, skipped)
-        # The shortest clip lets a reader with a minimum length trust the count without opening the shard.
+                                           sample_rate, skipped, classes)
+        # The shortest clip lets a reader with a minimum length trust the count without opening the shard;
+        # the class counts ("" = unlabelled) let a trainer refuse a one-class set before streaming it.
         index["shards"].append({"name": name, "clips": count, "shortest_seconds": round(shortest, 3) if count else 0.0,
-                                "bytes": (out_dir / name).stat().st_size})
+                                "bytes": (out_dir / name).stat().st_size, "classes": dict(classes)})
         index["skipped"] = dict(skipped)
         write_json(index_path, index)
     index["shards"].sort(key=lambda s: s["name"])
@@ -214,14 +217,21 @@ class ShardStream(torch.utils.data.IterableDataset):
                  shuffle_buffer: int = 0, infinite: bool = False, rank: int | None = None,
                  world_size: int | None = None):
         super().__init__()
-        index = str(index)
+        index = self.index_url = str(index)
         with open_url(index) as f:
-            self.index = json.loads(f.read())
-        if self.index.get("format") != FORMAT:
-            raise ManifestError(f"{index}: not a tqse shard index (format {self.index.get('format')!r})")
+            try:
+                self.index = json.loads(f.read())
+            except (UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise ManifestError(f"{index}: not a tqse shard index ({err})") from None
+        if not isinstance(self.index, dict) or self.index.get("format") != FORMAT:
+            found = self.index.get("format") if isinstance(self.index, dict) else type(self.index).__name__
+            raise ManifestError(f"{index}: not a tqse shard index (format {found!r})")
         base = index.rsplit("/", 1)[0] if "/" in index else "."
-        self.urls = [(url_template or base + "/{name}").format(name=s["name"]) for s in self.index["shards"]]
-        self.counts = [int(s["clips"]) for s in self.index["shards"]]
+        try:
+            self.urls = [(url_template or base + "/{name}").format(name=s["name"]) for s in self.index["shards"]]
+            self.counts = [int(s["clips"]) for s in self.index["shards"]]
+        except (KeyError, TypeError, ValueError) as err:
+            raise ManifestError(f"{index}: damaged shard list ({type(err).__name__}: {err})") from None
         self.seed, self.sample_rate, self.min_seconds = seed, sample_rate, min_seconds
         self.shuffle, self.shuffle_buffer, self.infinite = shuffle, shuffle_buffer, infinite
         dist_rank, dist_world = _distributed()
@@ -233,6 +243,15 @@ class ShardStream(torch.utils.data.IterableDataset):
 
     def __len__(self) -> int:
         return sum(self.counts)
+
+    def classes(self) -> set[str] | None:
+        """The distinct classes of the set's clips, from the index; None when some clip has none or the
+        index predates class counts (then nothing is known without reading every shard)."""
+        entries = self.index["shards"]
+        if not all(isinstance(s.get("classes"), dict) for s in entries):
+            return None
+        found = {label for entry in entries for label, n in entry["classes"].items() if n}
+        return None if "" in found else found
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -336,10 +355,15 @@ class ShardStream(torch.utils.data.IterableDataset):
                 done -= per_epoch
                 epoch += 1
                 continue
+            produced = 0
             for key, sample in self._raw(epoch, worker, num_workers, done):
                 item = self._decode(key, sample)
                 if item is not None:
+                    produced += 1
                     yield item
+            if self.infinite and not produced and not done:  # looping again would spin forever
+                raise ManifestError(f"{self.index_url}: no readable clip in the shards of epoch {epoch} (worker "
+                                    f"{worker}); skipped: {dict(self.skipped) or 'none'}")
             done, epoch = 0, epoch + 1
             if not self.infinite:
                 return

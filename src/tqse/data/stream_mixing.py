@@ -15,7 +15,10 @@ import numpy as np
 import torch
 
 from tqse.data.dataset import SILENT_PEAK, MixingConfig, caption_for, fit_segment
+from tqse.data.manifest import ManifestError
 from tqse.data.mixing import mix_at_snr
+
+MIN_BARREN_RUN = 1000  # streamed clips in a row that may give no mixture before the stream is called unusable
 
 
 class StreamMixtureDataset(torch.utils.data.IterableDataset):
@@ -25,17 +28,29 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
     ClipRecord) in place of a clip index.
     """
 
-    def __init__(self, stream, config: MixingConfig, seed: int = 0, class_caption_datasets=(), pool_size: int = 64):
+    def __init__(self, stream, config: MixingConfig, seed: int = 0, class_caption_datasets=(), pool_size: int = 64,
+                 source: str = "the shard stream"):
         super().__init__()
-        self.stream, self.config, self.seed = stream, config, seed
+        self.stream, self.config, self.seed, self.source = stream, config, seed, source
         self.class_caption_datasets = set(class_caption_datasets)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
         self.pool_size = pool_size
 
-    def _pick(self, pool: deque, label, rng: np.random.Generator) -> np.ndarray:
-        others = [wav for other_label, wav in pool if not (self.config.different_class and label and other_label == label)]
-        candidates = others or [wav for _, wav in pool]
-        return candidates[int(rng.integers(len(candidates)))]
+    def _pick(self, pool: deque, record, rng: np.random.Generator) -> np.ndarray | None:
+        """An interferer from the pool: never a crop of the target's own clip (the target would be inside
+        its interferer), a different class when the pool has one; None when only the clip itself is there."""
+        own = record.embedding_key
+        others = [wav for key, _, wav in pool if key != own]
+        different = [wav for key, label, wav in pool if key != own and not (
+            self.config.different_class and record.label and label == record.label)]
+        candidates = different or others
+        return candidates[int(rng.integers(len(candidates)))] if candidates else None
+
+    def _barren_limit(self) -> int:
+        try:
+            return max(MIN_BARREN_RUN, 2 * len(self.stream))
+        except TypeError:  # a stream without a length
+            return MIN_BARREN_RUN
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -43,16 +58,25 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
         rng = np.random.default_rng([self.seed, getattr(self.stream, "rank", 0), worker,
                                      getattr(self.stream, "start_batches", 0)])
         pool: deque = deque(maxlen=self.pool_size)
+        barren, limit = 0, self._barren_limit()
         for record, wav, _ in self.stream:
             crop = fit_segment(np.asarray(wav, np.float32), self.segment, rng)
-            if np.abs(crop).max() < SILENT_PEAK:
-                continue
-            if pool:
+            interferer = self._pick(pool, record, rng) if np.abs(crop).max() >= SILENT_PEAK else None
+            if interferer is None:
+                # Silent crops and a pool holding only this clip give no mixture; endlessly so when every
+                # clip is silent or only one is readable: say so instead of spinning.
+                barren += 1
+                if barren >= limit:
+                    raise ManifestError(f"{self.source}: {barren} streamed clips in a row gave no mixture (silent "
+                                        "audio, or fewer than two readable clips)")
+            else:
+                barren = 0
                 snr = float(rng.uniform(*self.config.snr_db))
-                mixture, target, _ = mix_at_snr(crop, self._pick(pool, record.label, rng), snr)
+                mixture, target, _ = mix_at_snr(crop, interferer, snr)
                 item = {"mixture": mixture, "target": target, "caption": caption_for(record, rng, self.class_caption_datasets),
                         "clip": -1, "record": record, "dataset": record.dataset, "snr_db": snr}
                 if self.config.with_mixup_partner:
-                    item["partner"] = self._pick(pool, record.label, rng)
+                    item["partner"] = self._pick(pool, record, rng)
                 yield item
-            pool.append((record.label, crop))
+            if np.abs(crop).max() >= SILENT_PEAK:
+                pool.append((record.embedding_key, record.label, crop))

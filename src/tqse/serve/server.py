@@ -30,6 +30,7 @@ from tqse.serve.spectrogram import colorbar
 log = logging.getLogger(__name__)
 
 STATIC = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+          "recorder.js": "text/javascript; charset=utf-8", "recorder-worklet.js": "text/javascript; charset=utf-8",
           "style.css": "text/css; charset=utf-8"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # The page may load nothing from anywhere else (no CDN, fonts or trackers), and may not be framed.
@@ -330,7 +331,9 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, tuple[bytes, bo
 def make_server(service: ExtractService, host: str = "127.0.0.1", port: int = 8080) -> TqseHTTPServer:
     if host not in LOOPBACK:
         log.warning("listening on %s: the page and its API are reachable from other machines, without any "
-                    "authentication; use --host 127.0.0.1 to keep it local", host)
+                    "authentication; use --host 127.0.0.1 to keep it local (pages opened from another machine over "
+                    "plain http cannot record from the microphone: browsers allow it only on localhost or https)",
+                    host)
     return TqseHTTPServer((host, port), service)
 
 

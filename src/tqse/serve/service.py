@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 STEMS = ("mixture", "extracted", "residual")
 MAX_QUERY_CHARS = 500
 SPEC_WIDTH = 640
+
+
+# The command-line spelling of each setting, for error messages.
+OPTION_NAMES = {"max_upload_mb": "--max-upload-mb", "max_seconds": "--max-seconds", "max_queue": "--max-queue",
+                "result_ttl_s": "--result-ttl"}
 
 
 @dataclass
@@ -48,8 +54,11 @@ class ServeConfig:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port {self.port}: must be 0-65535")
         for name in ("max_upload_mb", "max_seconds", "max_queue", "result_ttl_s", "max_kept_jobs", "chunk_seconds"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be positive (got {getattr(self, name)})")
+            value = getattr(self, name)
+            # inf is refused too: the limits travel as JSON to the page, which has no Infinity
+            if not (math.isfinite(value) and value > 0):
+                option = OPTION_NAMES.get(name, name)
+                raise ConfigError(f"{option} {value:g}: must be a positive finite number")
 
 
 @dataclass

@@ -88,6 +88,15 @@ def reset_modules(model: torch.nn.Module, patterns: list[str]) -> None:
         log.info("re-initialised %d module(s) matching %s", len(matched), pattern)
 
 
+def _make_run_dir(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"--run-dir {run_dir}: is a file, not a folder") from None
+    except NotADirectoryError:
+        raise ConfigError(f"--run-dir {run_dir}: a folder above it is a file") from None
+
+
 def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, stop_after: int | None = None,
           time_budget_s: float | None = None) -> Path:
     """Train (or resume) a run; returns the run directory.
@@ -101,13 +110,15 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     validate(config)  # configs built in code get the checks load_config gives YAML
     if stop_after is not None and stop_after < 0:
         raise ConfigError(f"--stop-after {stop_after}: must be >= 0 (steps to run in this call)")
+    if time_budget_s is not None and not (math.isfinite(time_budget_s) and time_budget_s > 0):
+        raise ConfigError(f"--max-minutes {time_budget_s / 60:g}: must be a positive finite number of minutes")
     requested = requested_device(config)
     dist_info = init_distributed(torch.device(requested).type)
     device = pick_device(requested, dist_info)
     run_dir = Path(run_dir) if run_dir else setup.run_dir_for(config)
     last_dir = run_dir / "checkpoints" / "last"
     if dist_info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        _make_run_dir(run_dir)
         clean_checkpoints(last_dir.parent)
         check_resume_config(last_dir.parent, config)  # before config.yaml is overwritten with the new config
         (run_dir / "config.yaml").write_text(to_yaml(config))

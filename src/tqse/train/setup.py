@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from tqse.config import RunConfig
-from tqse.data.dataset import IndexSampler, MixingConfig, MixtureDataset, class_caption, collate
+from tqse.data.dataset import IndexSampler, MixingConfig, MixtureDataset, check_mixable, class_caption, collate
 from tqse.data.manifest import ClipRecord, classes_at, read_clips
 from tqse.errors import ConfigError
 from tqse.models import build_model, resolve_preset
@@ -155,11 +155,15 @@ def _stream_loader(config: RunConfig, shards: dict[str, str], mixing: MixingConf
         raise ConfigError("train from one shard set at a time, not mixed with manifests "
                           "(write all sources into one set with `tqse shards write`)")
     local_batch = config.train.batch_size // world_size
-    stream = ShardStream(next(iter(shards.values())), seed=config.train.seed, sample_rate=config.data.sample_rate,
+    index = next(iter(shards.values()))
+    stream = ShardStream(index, seed=config.train.seed, sample_rate=config.data.sample_rate,
                          shuffle_buffer=256, infinite=True, rank=rank, world_size=world_size)
+    # The manifest path's check, from the index's counts: a set that cannot make a mixture would
+    # otherwise spin in the loader (no clip) or mix a clip with itself (one clip, or one class).
+    check_mixable(len(stream), stream.classes(), mixing.different_class, index)
     stream.set_start(start_step, local_batch)
     dataset = StreamMixtureDataset(stream, mixing, seed=config.train.seed,
-                                   class_caption_datasets=config.data.class_caption_datasets)
+                                   class_caption_datasets=config.data.class_caption_datasets, source=index)
     return torch.utils.data.DataLoader(dataset, batch_size=local_batch, **loader_args)
 
 

@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { mixtureFile: null, exampleId: "", limits: null, polling: null };
+const state = { mixtureFile: null, exampleId: "", limits: null, polling: null, recording: false };
 const STEMS = ["mixture", "extracted", "residual"];
 
 async function getJSON(url) {
@@ -57,6 +57,7 @@ async function loadLimits() {
     state.limits = health.limits;
     $("limits-hint").textContent = `any format soundfile reads; up to ${health.limits.max_upload_mb} MB and ${health.limits.max_seconds} s`;
   } catch (err) { /* the page still works; the server enforces the limits */ }
+  return state.limits;
 }
 
 async function loadExamples() {
@@ -70,7 +71,7 @@ async function loadExamples() {
   for (const q of catalogue.queries) $("query-example-select").append(new Option(q.label, q.id));
 }
 
-function chooseFile(file) {
+function chooseFile(file, label = "") {
   if (!file) return;
   if (state.limits && file.size > state.limits.max_upload_mb * 1048576) {
     setStatus(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${state.limits.max_upload_mb} MB`, true);
@@ -79,7 +80,7 @@ function chooseFile(file) {
   state.mixtureFile = file;
   state.exampleId = "";
   $("example-select").value = "";
-  $("mixture-name").textContent = `file: ${file.name} (${(file.size / 1024).toFixed(0)} kB)`;
+  $("mixture-name").textContent = `${label || `file: ${file.name}`} (${(file.size / 1024).toFixed(0)} kB)`;
   preview(URL.createObjectURL(file));
   setStatus("");
 }
@@ -121,6 +122,7 @@ function buildForm() {
 }
 
 async function extract() {
+  if (state.recording) { setStatus("stop the recording first", true); return; }
   let form;
   try { form = buildForm(); } catch (err) { setStatus(err.message, true); return; }
   $("extract-button").disabled = true;
@@ -136,7 +138,7 @@ async function extract() {
     setStatus(err.message, true);
     $("progress").hidden = true;
   } finally {
-    $("extract-button").disabled = false;
+    $("extract-button").disabled = Boolean(state.recording);
   }
 }
 
@@ -242,6 +244,12 @@ function setUp() {
   }));
   $("text-query").addEventListener("keydown", (event) => { if (event.key === "Enter") extract(); });
   $("extract-button").addEventListener("click", extract);
+  setUpRecorder({ // recorder.js; a recording then takes the upload path like a dropped file
+    getLimits: async () => state.limits || loadLimits(),
+    onRecorded: chooseFile,
+    onMessage: setStatus,
+    onBusy: (live) => { state.recording = live; $("extract-button").disabled = live; },
+  });
   loadModel();
   loadLimits();
   loadExamples().catch((err) => setStatus(`examples unavailable: ${err.message}`, true));
