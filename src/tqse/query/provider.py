@@ -50,10 +50,23 @@ class QueryProvider:
         m = self.config.manipulation
         return m.mixup.enabled or m.specaugment.enabled or self.cache is None
 
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """Names of the manipulations applied, in order: on the audio query's waveform (mixup), on the audio
+        tower's features (SpecAugment), then on every embedding (dropout, noise, the PCA projection)."""
+        m = self.config.manipulation
+        steps = (("mixup", m.mixup.enabled), ("specaugment", m.specaugment.enabled), ("dropout", self.dropout),
+                 ("noise", self.noise), ("pca_inv" if m.pca.inverse else "pca", self.pca))
+        return tuple(name for name, used in steps if used)
+
+    def mode_of(self, dataset: str) -> str:
+        """The query modality of a dataset's examples: ``text``, ``audio`` or ``text+audio``."""
+        return self.config.modes.get(dataset, self.config.mode)
+
     def modality(self, datasets: Sequence[str], generator: torch.Generator) -> torch.Tensor:
         """``[B]`` bool, True where the example is queried by audio."""
         coins = torch.rand(len(datasets), generator=generator) < 0.5
-        modes = [self.config.modes.get(name, self.config.mode) for name in datasets]
+        modes = [self.mode_of(name) for name in datasets]
         return torch.tensor([m == "audio" or (m == "text+audio" and bool(c)) for m, c in zip(modes, coins)])
 
     def embed_text(self, captions: Sequence[str]) -> torch.Tensor:
