@@ -35,8 +35,7 @@ def score_sets(extractor, sets: list[str], limit: int | None) -> dict:
         results[name] = {"snr_db": [min(snrs), max(snrs)]}
         for field in FIELDS:
             summary = score_mixtures(extractor.model, extractor.encoder, manifest, extractor.sample_rate,
-                                     extractor.device, query_field=field, limit=limit,
-                                     transform=extractor.query_transform)
+                                     extractor.device, query_field=field, limit=limit)
             results[name][field] = {k: round(v, 2) for k, v in summary.items()}
     return results
 

@@ -74,7 +74,7 @@ def run_demo(out_dir: str | Path, steps: int = 1200, preset: str = "small", enco
     summary = {"run_dir": str(run_dir), "model_dir": str(model_dir), "steps": steps, "test_mixtures": str(mixtures)}
     for field in ("class_caption", "caption"):
         scores = score_mixtures(extractor.model, extractor.encoder, str(mixtures), extractor.sample_rate,
-                                extractor.device, query_field=field, transform=extractor.query_transform)
+                                extractor.device, query_field=field)
         summary[f"test_{field}"] = {k: round(v, 2) for k, v in scores.items()}
     first = read_mixtures(mixtures)[0]
     mixture, rate = load_audio(first.mixture)

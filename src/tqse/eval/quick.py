@@ -16,13 +16,12 @@ from tqse.eval.metrics import score_all
 
 @torch.no_grad()
 def score_mixtures(model: torch.nn.Module, encoder, manifest: str, sample_rate: int, device: torch.device,
-                   query_field: str = "caption", limit: int | None = None, transform=None,
+                   query_field: str = "caption", limit: int | None = None,
                    query_override: str | None = None) -> dict[str, float]:
     """Mean ``sdr, sdri, si_sdr, si_sdri`` of ``model`` on the mixtures of ``manifest`` queried by text.
 
     Args:
         query_field: which text of each mixture is the query (``caption`` or ``class_caption``).
-        transform: the query projection (PCA) the model was trained with, if any.
         query_override: ``"audio"`` queries with the target's own audio embedding (oracle audio query).
     """
     was_training = model.training
@@ -37,8 +36,6 @@ def score_mixtures(model: torch.nn.Module, encoder, manifest: str, sample_rate: 
         else:
             query = encoder.embed_text([row.query(query_field)])
         query = query.float().to(device)
-        if transform is not None:
-            query = transform.to(device)(query)
         estimate = model(torch.from_numpy(mixture)[None].to(device), query)[0].float().cpu().numpy()
         n = min(len(target), len(estimate))
         scores.append(score_all(target[:n], estimate[:n], mixture[:n]))
