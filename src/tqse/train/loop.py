@@ -247,13 +247,13 @@ def _validate(config, model, encoder, device, step, metrics, run_dir, checkpoint
     from tqse.eval.quick import score_mixtures
 
     manifest = setup.resolve_manifest(config.eval.manifest)
-    summary = score_mixtures(model, encoder, manifest, config.data.sample_rate, device,
-                             query_field=config.eval.query_field, limit=config.eval.max_mixtures)
+    scores = score_mixtures(model, encoder, manifest, config.data.sample_rate, device,
+                            query_fields=[config.eval.query_field, *config.eval.also_query_fields],
+                            limit=config.eval.max_mixtures)
+    summary = scores[config.eval.query_field]
     logged = {f"val_{k}": v for k, v in summary.items()}
     for field in config.eval.also_query_fields:
-        extra = score_mixtures(model, encoder, manifest, config.data.sample_rate, device, query_field=field,
-                               limit=config.eval.max_mixtures)
-        logged |= {f"val_{field}_{k}": v for k, v in extra.items() if k in ("si_sdri", "sdri")}
+        logged |= {f"val_{field}_{k}": v for k, v in scores[field].items() if k in ("si_sdri", "sdri")}
     metrics.log(step, **logged)
     best_file = run_dir / "checkpoints" / "best.json"
     if summary["si_sdri"] > _best_score(best_file):
