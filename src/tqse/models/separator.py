@@ -87,7 +87,9 @@ class Separator(torch.nn.Module):
         """A new separator behind an already fitted projection (training)."""
         separator = cls(model, kwargs, transform.spec() if transform is not None else None)
         if transform is not None:
-            separator.query_transform.load_state_dict(transform.state_dict())
+            # The fitted module itself, not a copy of its values: the SVD's column-major components pick
+            # another matmul path than a row-major copy, and the run's numbers would move at float precision.
+            separator.query_transform = transform
         return separator
 
     def model_args(self) -> dict[str, Any]:
