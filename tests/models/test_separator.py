@@ -59,6 +59,8 @@ def test_save_and_load_need_nothing_but_the_state_dict_and_model_args(tmp_path):
     x, q = torch.randn(1, 8000), torch.randn(1, 32)
     torch.testing.assert_close(loaded(x, q), separator(x, q), atol=0, rtol=0)
     assert config["query_transform"]["kind"] == "pca"
+    # the projection as fitted in training, not only its copy, gives the loaded model's queries bit for bit
+    torch.testing.assert_close(fitted_pca()(q), loaded.query_transform(q), atol=0, rtol=0)
 
 
 @pytest.mark.parametrize("inverse", [False, True], ids=["pca", "pca_inv"])

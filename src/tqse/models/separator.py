@@ -37,7 +37,9 @@ class PCAProjection(torch.nn.Module):
             raise ValueError(f"PCA to {dim} dims needs at least {dim} embeddings, got {embeddings.shape[0]}")
         mean = embeddings.double().mean(0)
         _, _, vh = torch.linalg.svd(embeddings.double() - mean, full_matrices=False)
-        return cls(mean, vh[:dim], inverse)
+        # Row-major like the copy a model folder loads: LAPACK's column-major rows would take another matmul
+        # path, and the saved model would differ from the trained one at float precision.
+        return cls(mean, vh[:dim].contiguous(), inverse)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> "PCAProjection":
@@ -87,9 +89,7 @@ class Separator(torch.nn.Module):
         """A new separator behind an already fitted projection (training)."""
         separator = cls(model, kwargs, transform.spec() if transform is not None else None)
         if transform is not None:
-            # The fitted module itself, not a copy of its values: the SVD's column-major components pick
-            # another matmul path than a row-major copy, and the run's numbers would move at float precision.
-            separator.query_transform = transform
+            separator.query_transform.load_state_dict(transform.state_dict())
         return separator
 
     def model_args(self) -> dict[str, Any]:
