@@ -33,10 +33,9 @@ def score_sets(extractor, sets: list[str], limit: int | None) -> dict:
         manifest = resolve_manifest(f"builtin:{name}")
         snrs = [row.snr_db for row in read_mixtures(manifest)[:limit]]
         results[name] = {"snr_db": [min(snrs), max(snrs)]}
-        for field in FIELDS:
-            summary = score_mixtures(extractor.model, extractor.encoder, manifest, extractor.sample_rate,
-                                     extractor.device, query_field=field, limit=limit,
-                                     transform=extractor.query_transform)
+        scores = score_mixtures(extractor.model, extractor.encoder, manifest, extractor.sample_rate,
+                                extractor.device, query_fields=FIELDS, limit=limit)
+        for field, summary in scores.items():
             results[name][field] = {k: round(v, 2) for k, v in summary.items()}
     return results
 

@@ -21,7 +21,7 @@ from tqse.audio.io import AudioError, load_audio
 from tqse.device import default_device, resolve_device  # noqa: F401 - default_device is part of the API
 from tqse.errors import DeviceError, ExtractionError, QueryError
 from tqse.layout import to_channels_first
-from tqse.models.model_dir import load_model_dir, load_query_transform
+from tqse.models.model_dir import load_model_dir
 from tqse.options import DEPTHS, chunk_options, choice, CLIP_MODES, sample_rate as check_rate
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Extractor:
     """Separator + query encoder, ready to extract.
 
     Args:
-        model: a separator taking ``(mixture [B, T], query [B, D])``.
+        model: a :class:`~tqse.models.separator.Separator` (with the query projection it was trained with).
         config: the model folder's config (``sample_rate``, ``encoder`` ...).
         encoder: a :class:`~tqse.query.base.QueryEncoder`; built from ``config["encoder"]`` when omitted.
         device: ``cpu``, ``cuda``, ``cuda:1``...; default cuda when available.
@@ -50,7 +50,6 @@ class Extractor:
         self.config = config
         self.sample_rate = int(config["sample_rate"])
         self._encoder = encoder
-        self.query_transform = None  # PCA / PCA-inv for models trained with it
         self.model_dir: Path | None = None
 
     @classmethod
@@ -63,19 +62,17 @@ class Extractor:
         model_dir = resolve_model(name_or_dir)
         model, config = load_model_dir(model_dir, device="cpu")
         extractor = cls(model, config, encoder=encoder, device=str(device))
-        extractor.query_transform = load_query_transform(model_dir, config)
         extractor.model_dir = Path(model_dir)
         return extractor
 
     def save_pretrained(self, out_dir: str | os.PathLike, scores: dict[str, float] | None = None) -> Path:
         """Write ``config.json``, ``model.safetensors`` (with any query transform) and a ``README.md`` card."""
-        from tqse.models.model_dir import TRANSFORM_PREFIX, save_model_dir
+        from tqse.models.model_dir import save_model_dir
         from tqse.pretrained import model_card
 
-        state = dict(self.model.state_dict())
-        if self.query_transform is not None:
-            state.update({TRANSFORM_PREFIX + k: v for k, v in self.query_transform.state_dict().items()})
-        return save_model_dir(out_dir, self.config, state, extra_files={"README.md": model_card(self.config, scores)})
+        config = {**self.config, **self.model.model_args()}
+        return save_model_dir(out_dir, config, self.model.state_dict(),
+                              extra_files={"README.md": model_card(config, scores)})
 
     @property
     def encoder(self):
@@ -90,7 +87,8 @@ class Extractor:
     # -- queries -----------------------------------------------------------------------------------------
     def embed_query(self, *, text: str | None = None, audio_query=None, audio_query_rate: int | None = None,
                     embedding=None) -> torch.Tensor:
-        """Exactly one of ``text``, ``audio_query`` (path or array), ``embedding`` (``[D]``) -> ``[1, D]``."""
+        """Exactly one of ``text``, ``audio_query`` (path or array), ``embedding`` (``[D]``, in the encoder's
+        space like the others: the model applies its own query projection) -> ``[1, D]``."""
         return self.embed_queries(text=text, audio_query=audio_query, audio_query_rate=audio_query_rate,
                                   embedding=embedding)[0][:1]
 
@@ -111,9 +109,7 @@ class Extractor:
             query = torch.cat([self.encoder.embed_audio(torch.as_tensor(w).reshape(1, -1), r) for w, r in clips])
         else:
             query, many = embedding_queries(embedding)
-        if self.query_transform is not None and embedding is None:
-            query = self.query_transform.to(query.device)(query)
-        expected = getattr(self.model, "query_dim", query.shape[-1])
+        expected = self.model.query_dim
         if query.shape[-1] != expected:
             raise QueryError(f"query embedding has {query.shape[-1]} dimensions, the model expects {expected}")
         if not torch.isfinite(query).all():

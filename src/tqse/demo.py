@@ -72,10 +72,10 @@ def run_demo(out_dir: str | Path, steps: int = 1200, preset: str = "small", enco
     extractor = Extractor.from_pretrained(model_dir)
     mixtures = test_mixtures(manifest, out_dir, sample_rate)
     summary = {"run_dir": str(run_dir), "model_dir": str(model_dir), "steps": steps, "test_mixtures": str(mixtures)}
-    for field in ("class_caption", "caption"):
-        scores = score_mixtures(extractor.model, extractor.encoder, str(mixtures), extractor.sample_rate,
-                                extractor.device, query_field=field, transform=extractor.query_transform)
-        summary[f"test_{field}"] = {k: round(v, 2) for k, v in scores.items()}
+    scores = score_mixtures(extractor.model, extractor.encoder, str(mixtures), extractor.sample_rate,
+                            extractor.device, query_fields=("class_caption", "caption"))
+    for field, values in scores.items():
+        summary[f"test_{field}"] = {k: round(v, 2) for k, v in values.items()}
     first = read_mixtures(mixtures)[0]
     mixture, rate = load_audio(first.mixture)
     save_audio(out_dir / "example_mixture.wav", mixture, rate)

@@ -33,17 +33,17 @@ def score_run(model_dir: Path, encoder, eval_sets: dict[str, str], query_fields:
     """Score one model directory on each ``name -> mixture manifest`` with each text-query field."""
     from tqse.api import Extractor
     from tqse.eval.protocols import manifest_items
-    from tqse.eval.runner import ModelSeparator, evaluate
+    from tqse.eval.runner import ModelSeparator, evaluate_sets
 
     extractor = Extractor.from_pretrained(model_dir, device=device, encoder=encoder)
     separator = ModelSeparator(extractor, extractor.sample_rate)
     summaries = {}
-    for set_name, manifest in eval_sets.items():
-        for field in query_fields:
-            name = f"{set_name}-{field}"
-            summaries[name] = evaluate(manifest_items(manifest, field), separator, sample_rate=extractor.sample_rate,
-                                       out_dir=out_dir, name=name, progress=False,
-                                       info={"checkpoint": str(model_dir), "query_field": field})
+    for set_name, manifest in eval_sets.items():  # every query field in one pass over the set's audio
+        fields = {f"{set_name}-{field}": field for field in query_fields}
+        summaries |= evaluate_sets({name: manifest_items(manifest, field) for name, field in fields.items()},
+                                   separator, sample_rate=extractor.sample_rate, out_dir=out_dir, progress=False,
+                                   info={"checkpoint": str(model_dir)},
+                                   set_info={name: {"query_field": field} for name, field in fields.items()})
     return summaries
 
 

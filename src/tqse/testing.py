@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tqse.models import build_model, resolve_preset
+from tqse.models import resolve_preset
 from tqse.models.model_dir import model_config, save_model_dir
+from tqse.models.separator import Separator
 
 HASH_ENCODER = {"name": "hash", "path": None, "kwargs": {"dim": 32}}
 
@@ -34,8 +35,8 @@ def tiny_model_dir(path: str | os.PathLike, encoder: dict | None = None, sample_
     query_dim = encoder.get("kwargs", {}).get("dim", 32)
     name, kwargs = resolve_preset(preset, query_dim=query_dim, sample_rate=sample_rate)
     torch.manual_seed(seed)
-    model = build_model(name, **kwargs)
-    config = model_config(name, kwargs, sample_rate, encoder, trained_with={"note": "random weights (tests)"})
+    model = Separator(name, kwargs)
+    config = model_config(model.model_args(), sample_rate, encoder, trained_with={"note": "random weights (tests)"})
     return save_model_dir(path, config, model.state_dict())
 
 

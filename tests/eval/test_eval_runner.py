@@ -12,7 +12,7 @@ from tqse.audio.io import load_audio, save_audio
 from tqse.data.manifest import write_jsonl
 from tqse.eval import protocols
 from tqse.eval.protocols import load_benchmark, manifest_items
-from tqse.eval.runner import evaluate, read_scores
+from tqse.eval.runner import evaluate, evaluate_sets, read_scores
 
 RATE = 32000
 
@@ -122,3 +122,47 @@ def test_mixture_manifest_uses_the_chosen_query_field(tmp_path, audiosep_root):
     assert items[0].text == "this is the sound of dog" and items[0].group == "dog"
     summary = evaluate(items, identity, sample_rate=RATE, out_dir=tmp_path / "out", name="test", progress=False)
     assert summary["metrics"]["sdri"] == 0.0
+
+
+def test_sets_sharing_audio_load_each_mixture_once_and_score_as_separate_runs(tmp_path, audiosep_root, monkeypatch):
+    from tqse.eval import runner
+
+    rows = []
+    for i in range(3):
+        src, _ = load_audio(audiosep_root / f"evaluation/data/esc50/segment-{i}.wav")
+        mix, _ = load_audio(audiosep_root / f"evaluation/data/esc50/mixture-{i}.wav")
+        save_audio(tmp_path / f"t{i}.wav", src, RATE)
+        save_audio(tmp_path / f"m{i}.wav", mix, RATE)
+        rows.append({"mixture": f"m{i}.wav", "target": f"t{i}.wav", "class": "dog", "caption": f"caption {i}",
+                     "class_caption": "the sound of dog"})
+    write_jsonl(tmp_path / "set.jsonl", rows)
+
+    def by_text(mixture, text):  # a query-dependent separator: each field gets its own scores
+        return mixture * (1 + len(text) % 3) / 4
+
+    sets = {field: manifest_items(tmp_path / "set.jsonl", field) for field in ("caption", "class_caption")}
+    loads = []
+    real_load = runner.load_audio
+    monkeypatch.setattr(runner, "load_audio", lambda path, *a, **k: loads.append(path) or real_load(path, *a, **k))
+    both = evaluate_sets(sets, by_text, sample_rate=RATE, out_dir=tmp_path / "both", progress=False)
+    assert len(loads) == 2 * 3  # a source and a mixture per mixture, not per field
+    for field, items in sets.items():
+        alone = evaluate(items, by_text, sample_rate=RATE, out_dir=tmp_path / field, name=field, progress=False)
+        assert both[field]["metrics"] == alone["metrics"] and both[field]["clips"] == 3
+        assert (tmp_path / "both" / f"{field}.csv").read_text().count("\n") == 4
+    assert both["caption"]["metrics"] != both["class_caption"]["metrics"]
+
+
+def test_without_an_output_folder_nothing_is_written_and_scores_keep_full_precision(tmp_path, audiosep_root):
+    from tqse.eval.metrics import DEFAULT
+
+    items = load_benchmark("esc50", audiosep_root)
+    summary = evaluate_sets({"esc50": items}, lambda m, t: 0.5 * m, sample_rate=RATE, progress=False,
+                            metrics=DEFAULT, out_dir=None)["esc50"]
+    expected = []
+    for item in items:
+        source, _ = load_audio(item.source, RATE, allow_silent=True)
+        mixture, _ = load_audio(item.mixture, RATE, allow_silent=True)
+        expected.append(DEFAULT.score(source, 0.5 * mixture, mixture)["si_sdri"])
+    assert summary["metrics"]["si_sdri"] == float(np.mean(expected))
+    assert not list(tmp_path.iterdir())

@@ -37,5 +37,5 @@ def test_two_process_gloo_run_equals_single_process_on_the_global_batch(tmp_path
     for key in single:
         torch.testing.assert_close(single[key], double[key], atol=2e-4, rtol=0)
     torch.manual_seed(0)  # the run's seed: rebuild its initial weights to show training moved them far more
-    initial = build_training_model(load_config([ARGS[0]], ARGS[1:]), query_dim=32)[0].state_dict()
+    initial = build_training_model(load_config([ARGS[0]], ARGS[1:]), 32).state_dict()
     assert max((single[k] - initial[k]).abs().max().item() for k in single) > 10 * 2e-4

@@ -3,6 +3,7 @@ import torch
 
 from tqse.models import PRESETS, build_model, count_parameters
 from tqse.models.model_dir import load_model_dir, model_config, save_model_dir
+from tqse.models.separator import Separator
 
 
 @pytest.mark.parametrize("preset", ["tiny", "small", "paper"])
@@ -53,9 +54,9 @@ def test_wrong_query_size_is_a_clear_error():
 
 
 def test_save_load_round_trip_gives_identical_output(tmp_path):
-    model = tiny()
     kwargs = {"query_dim": 8, "sample_rate": 16000, **PRESETS["tiny"][1]}
-    save_model_dir(tmp_path / "m", model_config("conformer", kwargs, 16000, {"name": "hash"}), model.state_dict())
+    model = Separator("conformer", kwargs).eval()
+    save_model_dir(tmp_path / "m", model_config(model.model_args(), 16000, {"name": "hash"}), model.state_dict())
     loaded, config = load_model_dir(tmp_path / "m")
     x, q = torch.randn(1, 8000), torch.randn(1, 8)
     torch.testing.assert_close(loaded(x, q), model(x, q))

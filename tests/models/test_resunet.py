@@ -197,7 +197,8 @@ def test_training_step_gradients_reach_exactly_the_used_parameters(drop):
 
 
 def test_model_dir_round_trip_gives_identical_output(model, tmp_path):
-    config = model_config("resunet30", {"drop_unused_film": False}, 32000, {"name": "hash", "path": None})
+    # A bare separator's keys and no "format": how model folders were written before the Separator module.
+    config = model_config({"model": "resunet30", "kwargs": {"drop_unused_film": False}}, 32000, {"name": "hash", "path": None})
     save_model_dir(tmp_path / "m", config, model.state_dict())
     loaded, loaded_config = load_model_dir(tmp_path / "m")
     wav, query = short_inputs()

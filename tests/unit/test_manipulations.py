@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from tqse.query.manipulations import EmbeddingDropout, GaussianNoise, PCAProjection, mixup_waveforms, spec_augment
+from tqse.models.separator import PCAProjection
+from tqse.query.manipulations import EmbeddingDropout, GaussianNoise, mixup_waveforms, spec_augment
 
 
 @pytest.fixture

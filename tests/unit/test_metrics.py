@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from tqse.eval.metrics import score_all, sdr, sdr_improvement, si_sdr, si_sdr_improvement
+from tqse.eval.metrics import DEFAULT, Metrics, sdr, sdr_improvement, si_sdr, si_sdr_improvement
+from tqse.eval.protocols import AUDIOSEP
 from tqse.losses import neg_si_sdr
 
 
@@ -42,8 +43,32 @@ def test_torch_and_numpy_agree_and_loss_is_negative_mean(rng):
     assert loss.item() == pytest.approx(-values.mean(), rel=1e-4)
 
 
-def test_score_all_reports_every_metric(rng):
+def test_a_metric_setting_reports_every_metric_and_the_mixtures_own(rng):
     s, n = rng.standard_normal(1000), rng.standard_normal(1000)
-    scores = score_all(s, s + 0.1 * n, s + n)
-    assert set(scores) == {"sdr", "sdri", "si_sdr", "si_sdri"}
+    scores = DEFAULT.score(s, s + 0.1 * n, s + n)
+    assert set(scores) == {"sdr", "sdri", "si_sdr", "si_sdri", "sdr_mixture", "si_sdr_mixture"}
     assert scores["sdri"] == pytest.approx(scores["sdr"] - sdr(s, s + n))
+    assert scores["si_sdr_mixture"] == pytest.approx(si_sdr(s, s + n))
+
+
+def test_the_loss_is_the_default_setting_negated(rng):
+    s = rng.standard_normal((2, 4000)).astype(np.float32)
+    e = (s + 0.5 * rng.standard_normal((2, 4000))).astype(np.float32)
+    loss = neg_si_sdr(torch.from_numpy(e), torch.from_numpy(s))
+    assert loss.item() == pytest.approx(-DEFAULT.si_sdr(s, e).mean(), rel=1e-6)
+
+
+def test_sdr_floor_gives_audiosep_mean_energies_clipped_below(rng):
+    s = rng.standard_normal(800)
+    e = s + 0.2 * rng.standard_normal(800)
+    assert sdr(s, e, floor=1e-10) == pytest.approx(10 * np.log10(np.mean(s**2) / np.mean((s - e) ** 2)))
+    assert sdr(s, s, floor=1e-10) == pytest.approx(10 * np.log10(np.mean(s**2) / 1e-10))  # not infinite
+    assert sdr(s, e, floor=1e-10) == pytest.approx(sdr(s, e), abs=1e-6)  # the same ratio away from the floor
+
+
+def test_zero_mean_is_what_separates_the_two_si_sdr_settings(rng):
+    s = rng.standard_normal(2000)
+    e = s + 0.3 * rng.standard_normal(2000)
+    assert AUDIOSEP.si_sdr(s - s.mean(), e - e.mean()) == pytest.approx(DEFAULT.si_sdr(s, e), abs=1e-5)
+    assert AUDIOSEP.si_sdr(s + 1, e) < DEFAULT.si_sdr(s + 1, e) - 1  # a DC offset counts as error without it
+    assert Metrics(zero_mean=False).si_sdr(s, e) == pytest.approx(AUDIOSEP.si_sdr(s, e), abs=1e-5)

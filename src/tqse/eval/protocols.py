@@ -40,7 +40,7 @@ import numpy as np
 
 from tqse.data.manifest import ManifestError, read_mixtures
 from tqse.data.readers.common import read_csv_rows
-from tqse.eval.metrics import si_sdr
+from tqse.eval.metrics import Metrics
 
 BENCHMARKS = ("audioset", "vggsound", "audiocaps", "clotho", "music", "esc50")
 DISPLAY_NAMES = {"audioset": "AudioSet", "vggsound": "VGGSound", "audiocaps": "AudioCaps", "clotho": "Clotho",
@@ -55,6 +55,7 @@ AUDIOSET_PER_CLASS = 10
 SDR_CLIP = 1e-10
 SISDR_EPS = float(np.finfo(np.float32).eps)
 METRICS = ("sdr", "sdri", "si_sdr", "si_sdri")
+AUDIOSEP = Metrics(zero_mean=False, eps=SISDR_EPS, sdr_floor=SDR_CLIP, float64=True)
 
 
 @dataclass(frozen=True)
@@ -71,23 +72,12 @@ class EvalItem:
 # ----------------------------------------------------------------------------------------------- metrics
 def audiosep_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     """AudioSep ``calculate_sdr``: energy ratio of means, each clipped below at 1e-10."""
-    ref = np.asarray(reference, dtype=np.float64)
-    noise = np.asarray(estimate, dtype=np.float64) - ref
-    return float(10 * np.log10(max(np.mean(ref**2), SDR_CLIP) / max(np.mean(noise**2), SDR_CLIP)))
+    return float(AUDIOSEP.sdr(np.asarray(reference, np.float64), np.asarray(estimate, np.float64)))
 
 
 def audiosep_si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     """AudioSep ``calculate_sisdr``: SI-SDR, no mean removal, eps = float32 epsilon in every ratio."""
-    return float(si_sdr(np.asarray(reference, np.float64), np.asarray(estimate, np.float64),
-                        eps=SISDR_EPS, zero_mean=False))
-
-
-def score_clip(source: np.ndarray, estimate: np.ndarray, mixture: np.ndarray) -> dict[str, float]:
-    """All protocol metrics of one clip (SDR, SDRi, SI-SDR, SI-SDRi and the mixture's own SDR/SI-SDR)."""
-    sdr_mix, sisdr_mix = audiosep_sdr(source, mixture), audiosep_si_sdr(source, mixture)
-    sdr_est, sisdr_est = audiosep_sdr(source, estimate), audiosep_si_sdr(source, estimate)
-    return {"sdr": sdr_est, "sdri": sdr_est - sdr_mix, "si_sdr": sisdr_est, "si_sdri": sisdr_est - sisdr_mix,
-            "sdr_mixture": sdr_mix, "si_sdr_mixture": sisdr_mix}
+    return float(AUDIOSEP.si_sdr(np.asarray(reference, np.float64), np.asarray(estimate, np.float64)))
 
 
 # ----------------------------------------------------------------------------------------------- aggregation

@@ -1,46 +1,36 @@
-"""Scoring a model on a fixed-mixture manifest in-process (validation during training, grids, the demo).
+"""Mean scores of a model on a fixed-mixture manifest, in-process: validation during training (and the best
+checkpoint it picks), ``tqse demo``, ``benchmarks/default_model.py``.
 
-The full benchmark runner with per-clip CSV and resumability is :mod:`tqse.eval.runner`; this is the small
-loop the trainer calls every ``val_every`` steps.
+A thin front of the one evaluation core (:func:`tqse.eval.runner.evaluate_sets`): the model runs once per
+whole clip at its own rate, the metrics are the training loss's definitions (:data:`tqse.eval.metrics.DEFAULT`),
+nothing is written, and every query field is scored in one pass over the audio.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Sequence
+
 import torch
 
-from tqse.audio.io import load_audio
-from tqse.data.manifest import read_mixtures
-from tqse.eval.metrics import score_all
+from tqse.eval.metrics import DEFAULT
+from tqse.eval.protocols import manifest_items
+from tqse.eval.runner import WholeClips, evaluate_sets
 
 
-@torch.no_grad()
 def score_mixtures(model: torch.nn.Module, encoder, manifest: str, sample_rate: int, device: torch.device,
-                   query_field: str = "caption", limit: int | None = None, transform=None,
-                   query_override: str | None = None) -> dict[str, float]:
-    """Mean ``sdr, sdri, si_sdr, si_sdri`` of ``model`` on the mixtures of ``manifest`` queried by text.
+                   query_fields: Sequence[str] = ("caption",), limit: int | None = None) -> dict[str, dict[str, float]]:
+    """``{field: {sdr, sdri, si_sdr, si_sdri, count}}``: means over the first ``limit`` mixtures of ``manifest``,
+    each queried by the text of every field in ``query_fields`` (``caption``, ``class_caption``, ...).
 
     Args:
-        query_field: which text of each mixture is the query (``caption`` or ``class_caption``).
-        transform: the query projection (PCA) the model was trained with, if any.
-        query_override: ``"audio"`` queries with the target's own audio embedding (oracle audio query).
+        model: a :class:`~tqse.models.separator.Separator` working at ``sample_rate``; ``encoder`` its encoder.
     """
     was_training = model.training
     model.eval()
-    rows = read_mixtures(manifest)[:limit]
-    scores = []
-    for row in rows:
-        mixture, _ = load_audio(row.mixture, sample_rate)
-        target, _ = load_audio(row.target, sample_rate)
-        if query_override == "audio":
-            query = encoder.embed_audio(torch.from_numpy(target)[None].to(device), sample_rate)
-        else:
-            query = encoder.embed_text([row.query(query_field)])
-        query = query.float().to(device)
-        if transform is not None:
-            query = transform.to(device)(query)
-        estimate = model(torch.from_numpy(mixture)[None].to(device), query)[0].float().cpu().numpy()
-        n = min(len(target), len(estimate))
-        scores.append(score_all(target[:n], estimate[:n], mixture[:n]))
-    model.train(was_training)
-    return {key: float(np.mean([s[key] for s in scores])) for key in scores[0]} | {"count": len(scores)}
+    sets = {field: manifest_items(manifest, field)[:limit] for field in dict.fromkeys(query_fields)}
+    separate = WholeClips(model, encoder, sample_rate, sample_rate, device)
+    try:
+        summaries = evaluate_sets(sets, separate, sample_rate=sample_rate, metrics=DEFAULT, progress=False)
+    finally:
+        model.train(was_training)
+    return {field: {**s["metrics"], "count": s["clips"]} for field, s in summaries.items()}

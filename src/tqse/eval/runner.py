@@ -1,11 +1,16 @@
-"""Evaluate a separator over a benchmark or a mixture manifest: per-clip CSV, summary JSON, resumable.
+"""The one evaluation core: score a separator on sets of mixtures (per-clip CSV, summary JSON, resumable).
 
-The core takes a plain callable ``separate(mixture [T] float32, text) -> estimate [T]`` working at
-``sample_rate`` (the protocol's rate, 32 kHz for AudioSep's benchmarks), so it is tested without a trained
-model; :class:`ModelSeparator` adapts a :class:`tqse.api.Extractor` (single clips and batches).
+Validation during training, ``tqse eval``, ``tqse grid``, ``tqse demo`` and ``benchmarks/default_model.py``
+all score through :func:`evaluate_sets`. It takes a plain callable ``separate(mixture [T] float32, text) ->
+estimate [T]`` working at ``sample_rate`` (the protocol's rate, 32 kHz for AudioSep's benchmarks), so it is
+tested without a trained model; :class:`WholeClips` runs a separator once per whole clip at its own rate and
+:class:`ModelSeparator` adapts a :class:`tqse.api.Extractor`. Sets that share audio (one manifest queried by
+several text fields) are scored in one pass that loads each mixture once. The metrics are one
+:class:`~tqse.eval.metrics.Metrics` setting: AudioSep's by default, the training loss's for validation.
 
-Files in ``out_dir``: ``{name}.csv`` (one row per clip, appended and flushed as it goes, so a killed run
-resumes by skipping rows already there) and ``{name}.json`` (the aggregate, rewritten at the end).
+Files in ``out_dir`` (none without one): ``{name}.csv`` (one row per clip, appended and flushed as it goes,
+so a killed run resumes by skipping rows already there) and ``{name}.json`` (the aggregate, rewritten at the
+end).
 """
 
 from __future__ import annotations
@@ -16,15 +21,17 @@ import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from tqse.audio.io import load_audio
 from tqse.audio.resample import match_length
 from tqse.data.manifest import write_json
-from tqse.eval.protocols import METRICS, EvalItem, aggregate, score_clip
+from tqse.eval.metrics import Metrics
+from tqse.eval.protocols import AUDIOSEP, METRICS, EvalItem, aggregate
 
 log = logging.getLogger(__name__)
 SUMMARY_FORMAT = "tqse-eval/1"
@@ -61,24 +68,29 @@ def _rewrite_done(csv_path: Path, done: dict[int, dict[str, Any]]) -> None:
     os.replace(tmp, csv_path)
 
 
-def _prefetch(items: Sequence[tuple[int, EvalItem]], sample_rate: int,
-              depth: int) -> Iterator[tuple[int, EvalItem, np.ndarray, np.ndarray]]:
-    """Load (source, mixture) in background threads while the separator runs; at most ``depth`` ahead."""
-    def load(entry):
-        index, item = entry
-        source, _ = load_audio(item.source, sample_rate, allow_silent=True)
-        mixture, _ = load_audio(item.mixture, sample_rate, allow_silent=True)
-        return index, item, source, mixture
+Job = tuple[str, int, EvalItem]  # (set name, index in the set, item)
+
+
+def _prefetch(clips: Sequence[tuple[tuple[str, str], list[Job]]], sample_rate: int,
+              depth: int) -> Iterator[tuple[Job, np.ndarray, np.ndarray]]:
+    """Load each (mixture, source) pair once, in background threads while the separator runs (at most ``depth``
+    pairs ahead), and yield ``(job, source, mixture)`` for every job that uses it."""
+    def load(pair):
+        mixture_path, source_path = pair
+        source, _ = load_audio(source_path, sample_rate, allow_silent=True)
+        mixture, _ = load_audio(mixture_path, sample_rate, allow_silent=True)
+        return source, mixture
 
     with ThreadPoolExecutor(2) as pool:
         pending: deque = deque()
-        queue = iter(items)
-        for entry in queue:
-            pending.append(pool.submit(load, entry))
+        for pair, jobs in clips:
+            pending.append((jobs, pool.submit(load, pair)))
             if len(pending) >= depth:
-                yield pending.popleft().result()
+                jobs, future = pending.popleft()
+                yield from ((job, *future.result()) for job in jobs)
         while pending:
-            yield pending.popleft().result()
+            jobs, future = pending.popleft()
+            yield from ((job, *future.result()) for job in jobs)
 
 
 def _batches(it: Iterable, size: int) -> Iterator[list]:
@@ -96,7 +108,7 @@ def evaluate(items: Sequence[EvalItem], separate: Separate, *, sample_rate: int,
              name: str, aggregation: str = "mean", separate_batch: SeparateBatch | None = None,
              batch_size: int = 1, resume: bool = True, progress: bool = True,
              info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Score ``separate`` on every item; returns (and writes) the summary.
+    """Score ``separate`` on every item of one set; returns (and writes) the summary.
 
     Args:
         items: from :func:`tqse.eval.protocols.load_benchmark` or :func:`~tqse.eval.protocols.manifest_items`.
@@ -106,53 +118,96 @@ def evaluate(items: Sequence[EvalItem], separate: Separate, *, sample_rate: int,
         resume: skip clips already in ``{name}.csv`` (``False`` starts the CSV afresh).
         info: extra fields for the summary (checkpoint, device ...).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"{name}.csv"
-    done = _read_done(csv_path, items) if resume else {}
-    todo = [(i, item) for i, item in enumerate(items) if i not in done]
-    stats = {"length_mismatch": 0, "seconds": 0.0}
+    return evaluate_sets({name: items}, separate, sample_rate=sample_rate, out_dir=out_dir,
+                         aggregation=aggregation, separate_batch=separate_batch, batch_size=batch_size,
+                         resume=resume, progress=progress, info=info)[name]
+
+
+def evaluate_sets(sets: Mapping[str, Sequence[EvalItem]], separate: Separate, *, sample_rate: int,
+                  out_dir: str | os.PathLike | None = None, aggregation: str = "mean",
+                  separate_batch: SeparateBatch | None = None, batch_size: int = 1, resume: bool = True,
+                  progress: bool = True, info: dict[str, Any] | None = None,
+                  set_info: Mapping[str, dict[str, Any]] | None = None,
+                  metrics: Metrics = AUDIOSEP) -> dict[str, dict[str, Any]]:
+    """Score ``separate`` on several named sets at one rate, loading each distinct (mixture, source) pair once;
+    returns ``{name: summary}``. Arguments as :func:`evaluate`; ``out_dir=None`` writes nothing (no resume)
+    and keeps full-precision scores; ``set_info``: summary fields of single sets (beside ``info``);
+    ``metrics``: the metric setting (AudioSep's by default)."""
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    done = {name: _read_done(out / f"{name}.csv", items) if out is not None and resume else {}
+            for name, items in sets.items()}
+    clips: dict[tuple[str, str], list[Job]] = {}
+    for name, items in sets.items():
+        for index, item in enumerate(items):
+            if index not in done[name]:
+                clips.setdefault((item.mixture, item.source), []).append((name, index, item))
+    todo = {name: sum(1 for jobs in clips.values() for job in jobs if job[0] == name) for name in sets}
+    stats = {name: {"length_mismatch": 0, "seconds": 0.0} for name in sets}
+    with ExitStack() as stack:
+        writers = {name: _open_csv(stack, out / f"{name}.csv", done[name], resume) for name in sets} \
+            if out is not None else {}
+        bar = stack.enter_context(_bar(sum(map(len, sets.values())), sum(map(len, done.values())),
+                                       ", ".join(sets), progress))
+        for batch in _batches(_prefetch(list(clips.items()), sample_rate, depth=2 * batch_size + 2), batch_size):
+            for name, row in _score_batch(batch, separate, separate_batch, stats, metrics):
+                if name in writers:
+                    row = _csv_row(row)
+                    writers[name][0].writerow(row)
+                done[name][row["index"]] = row
+            for _, file in writers.values():
+                file.flush()
+            bar.update(len(batch))
+    summaries = {}
+    for name, items in sets.items():
+        summary = summarise(done[name].values(), name=name, aggregation=aggregation, n_items=len(items),
+                            info={**(info or {}), **(set_info or {}).get(name, {})})
+        summary.update(length_mismatch=stats[name]["length_mismatch"],
+                       separate_seconds=round(stats[name]["seconds"], 3), resumed=len(items) - todo[name],
+                       sample_rate=sample_rate)
+        if out is not None:
+            write_json(out / f"{name}.json", summary)
+        log.info("%s: %s", name, ", ".join(f"{k} {v:.3f}" for k, v in summary["metrics"].items()))
+        summaries[name] = summary
+    return summaries
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the CSV holds it: metrics to 6 decimals, seconds to 4 (summaries are computed from these)."""
+    return {k: f"{v:.4f}" if k == "seconds" else f"{v:.6f}" if k in COLUMNS[4:] else v for k, v in row.items()}
+
+
+def _open_csv(stack: ExitStack, csv_path: Path, done: dict[int, dict[str, Any]], resume: bool):
+    """``(csv writer, file)`` appending to ``csv_path`` after the rows already ``done`` (header when fresh)."""
     fresh = not (resume and csv_path.exists() and done)
     if not fresh:
         _rewrite_done(csv_path, done)
-    with csv_path.open("w" if fresh else "a", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        if fresh:
-            writer.writeheader()
-        bar = _bar(len(items), len(done), name, progress)
-        for batch in _batches(_prefetch(todo, sample_rate, depth=2 * batch_size + 2), batch_size):
-            for row in _score_batch(batch, separate, separate_batch, stats):
-                writer.writerow(row)
-                done[row["index"]] = row
-            f.flush()
-            bar.update(len(batch))
-        bar.close()
-    summary = summarise(done.values(), name=name, aggregation=aggregation, n_items=len(items), info=info)
-    summary.update(length_mismatch=stats["length_mismatch"], separate_seconds=round(stats["seconds"], 3),
-                   resumed=len(items) - len(todo), sample_rate=sample_rate)
-    write_json(out_dir / f"{name}.json", summary)
-    log.info("%s: %s", name, ", ".join(f"{k} {v:.3f}" for k, v in summary["metrics"].items()))
-    return summary
+    f = stack.enter_context(csv_path.open("w" if fresh else "a", encoding="utf-8", newline=""))
+    writer = csv.DictWriter(f, fieldnames=COLUMNS)
+    if fresh:
+        writer.writeheader()
+    return writer, f
 
 
 def _score_batch(batch: list, separate: Separate, separate_batch: SeparateBatch | None,
-                 stats: dict[str, Any]) -> list[dict[str, Any]]:
+                 stats: dict[str, dict[str, Any]], metrics: Metrics) -> list[tuple[str, dict[str, Any]]]:
     start = time.perf_counter()
     if separate_batch is not None and len(batch) > 1:
-        estimates = list(separate_batch([b[3] for b in batch], [b[1].text for b in batch]))
+        estimates = list(separate_batch([b[2] for b in batch], [b[0][2].text for b in batch]))
     else:
-        estimates = [separate(mixture, item.text) for _, item, _, mixture in batch]
+        estimates = [separate(mixture, item.text) for (_, _, item), _, mixture in batch]
     per_clip = (time.perf_counter() - start) / len(batch)
-    stats["seconds"] += per_clip * len(batch)
     rows = []
-    for (index, item, source, mixture), estimate in zip(batch, estimates):
+    for ((name, index, item), source, mixture), estimate in zip(batch, estimates):
+        stats[name]["seconds"] += per_clip
         estimate = np.asarray(estimate, dtype=np.float32).reshape(-1)
         n = min(source.shape[0], mixture.shape[0])
         if source.shape[0] != mixture.shape[0] or estimate.shape[0] != mixture.shape[0]:
-            stats["length_mismatch"] += 1  # AudioSep would fail here; we score the common length
-        scores = score_clip(source[:n], match_length(estimate, mixture.shape[0])[:n], mixture[:n])
-        rows.append({"index": index, "id": item.id, "group": item.group, "text": item.text,
-                     **{k: f"{v:.6f}" for k, v in scores.items()}, "seconds": f"{per_clip:.4f}"})
+            stats[name]["length_mismatch"] += 1  # AudioSep would fail here; we score the common length
+        scores = metrics.score(source[:n], match_length(estimate, mixture.shape[0])[:n], mixture[:n])
+        rows.append((name, {"index": index, "id": item.id, "group": item.group, "text": item.text,
+                            **scores, "seconds": per_clip}))
     return rows
 
 
@@ -180,12 +235,46 @@ def _bar(total: int, initial: int, name: str, enabled: bool):
     return tqdm(total=total, initial=initial, desc=name, unit="clip", disable=not enabled)
 
 
+class WholeClips:
+    """A separator run once per whole clip at its own rate, text queries embedded one by one by its encoder
+    (the separator applies its own query projection): validation during training, ``tqse demo``, batched
+    ``tqse eval``.
+
+    Args:
+        model: a :class:`~tqse.models.separator.Separator`; ``encoder`` its query encoder.
+        model_rate: the model's sample rate; ``sample_rate`` the rate clips come in (and go out) at.
+    """
+
+    def __init__(self, model, encoder, model_rate: int, sample_rate: int, device):
+        self.model, self.encoder, self.device = model, encoder, device
+        self.model_rate, self.sample_rate = model_rate, sample_rate
+
+    def embed(self, texts: Sequence[str]):
+        import torch
+
+        return torch.cat([self.encoder.embed_text([t]) for t in texts]).float().to(self.device)
+
+    def __call__(self, mixture: np.ndarray, text: str) -> np.ndarray:
+        return self.batch([mixture], [text])[0]
+
+    def batch(self, mixtures: Sequence[np.ndarray], texts: Sequence[str]) -> list[np.ndarray]:
+        """Equal-length clips in one forward pass."""
+        import torch
+
+        from tqse.audio.resample import resample
+
+        x = np.stack([resample(m, self.sample_rate, self.model_rate) for m in mixtures])
+        with torch.inference_mode():
+            y = self.model(torch.from_numpy(x).to(self.device), self.embed(texts)).float().cpu().numpy()
+        return [match_length(resample(w, self.model_rate, self.sample_rate), m.shape[0]) for w, m in zip(y, mixtures)]
+
+
 class ModelSeparator:
     """The evaluation callables for a :class:`tqse.api.Extractor`.
 
-    ``__call__`` runs one clip (whole clip at once by default, as AudioSep does; ``chunk_seconds > 0``
-    uses the extractor's chunked path for very long files). :meth:`batch` stacks equal-length clips into
-    one forward pass (queries embedded exactly as for single clips), and falls back to single clips
+    ``__call__`` runs one clip through :meth:`~tqse.api.Extractor.extract` (whole clip at once by default, as
+    AudioSep does; ``chunk_seconds > 0`` uses the extractor's chunked path for very long files). :meth:`batch`
+    stacks equal-length clips into one forward pass (:class:`WholeClips`), and falls back to single clips
     otherwise, so batched scores equal per-clip scores.
     """
 
@@ -199,13 +288,5 @@ class ModelSeparator:
         lengths = {m.shape[0] for m in mixtures}
         if self.chunk_seconds or len(lengths) != 1 or min(lengths) < 4096:
             return [self(m, t) for m, t in zip(mixtures, texts)]
-        import torch
-
-        from tqse.audio.resample import resample
-
         ex = self.extractor
-        x = np.stack([resample(m, self.sample_rate, ex.sample_rate) for m in mixtures])
-        queries = torch.cat([ex.embed_query(text=t) for t in texts])
-        with torch.inference_mode():
-            y = ex.model(torch.from_numpy(x).to(ex.device), queries).float().cpu().numpy()
-        return [match_length(resample(w, ex.sample_rate, self.sample_rate), m.shape[0]) for w, m in zip(y, mixtures)]
+        return WholeClips(ex.model, ex.encoder, ex.sample_rate, self.sample_rate, ex.device).batch(mixtures, texts)

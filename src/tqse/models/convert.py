@@ -25,6 +25,7 @@ import torch
 from tqse.errors import CheckpointError
 from tqse.models.model_dir import model_config, save_model_dir
 from tqse.models.resunet import ResUNet30, unused_audiosep_keys
+from tqse.models.separator import Separator
 
 PREFIX = "ss_model."
 STFT_PREFIXES = ("base.stft.", "base.istft.")
@@ -128,10 +129,12 @@ def convert_audiosep(ckpt_path: str | os.PathLike, out_dir: str | os.PathLike, *
     trained_with = {"source": "AudioSep (Liu et al., 'Separate Anything You Describe', 2023)",
                     "checkpoint": ckpt_path.name, "sha256": _sha256(ckpt_path),
                     "converted_by": "tqse convert audiosep", "query_encoder": f"LAION-CLAP {CLAP_FILE}"}
-    config = model_config("resunet30", kwargs, 32000, encoder, trained_with)
+    separator = Separator("resunet30", kwargs)
+    separator.separator.load_state_dict(state)  # adapt_audiosep_state checked the keys and shapes
+    config = model_config(separator.model_args(), 32000, encoder, trained_with)
     readme = _README.format(name=ckpt_path.name, clap=CLAP_FILE, drop=drop_unused_film,
                             encoder_path=encoder.get("path") or "not set")
-    return save_model_dir(out_dir, config, state, extra_files={"README.md": readme})
+    return save_model_dir(out_dir, config, separator.state_dict(), extra_files={"README.md": readme})
 
 
 def _preview(items: list[str], limit: int = 6) -> str:

@@ -1,8 +1,12 @@
 """A model directory: everything needed to rebuild a separator by name, with no pickled classes.
 
-    model.safetensors   separator weights
-    config.json         {"model", "kwargs", "sample_rate", "encoder": {"name", "path", "kwargs"},
-                         "trained_with": {...}, "tqse_version"}
+    model.safetensors   weights of a :class:`~tqse.models.separator.Separator`: ``separator.*`` and, for a
+                        model trained with PCA / PCA-inv queries, ``query_transform.*``
+    config.json         {"format", "model", "kwargs", "query_transform" (optional), "sample_rate",
+                         "encoder": {"name", "path", "kwargs"}, "trained_with": {...}, "tqse_version"}
+
+Folders without ``"format"`` (the shipped default model, runs before it) hold the bare separator's keys and
+are read through :func:`upgrade_state`.
 
 ``save_model_dir`` writes atomically (temporary folder + rename), so a kill never leaves half a model.
 """
@@ -20,16 +24,17 @@ from safetensors.torch import load_file, save_file
 
 from tqse import __version__
 from tqse.errors import CheckpointError
+from tqse.models.separator import FORMAT
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-TRANSFORM_PREFIX = "query_transform."  # weights of a query-side projection (PCA), kept beside the separator
+LEGACY_TRANSFORM_PREFIX = "query_transform."  # format 1 kept the PCA weights beside the bare separator's
 
 
-def model_config(model: str, kwargs: dict[str, Any], sample_rate: int, encoder: dict[str, Any],
+def model_config(model_args: dict[str, Any], sample_rate: int, encoder: dict[str, Any],
                  trained_with: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The plain-data description stored next to the weights."""
-    return {"model": model, "kwargs": kwargs, "sample_rate": int(sample_rate), "encoder": encoder,
+    """The plain-data description stored next to the weights; ``model_args`` from ``Separator.model_args()``."""
+    return {**model_args, "sample_rate": int(sample_rate), "encoder": encoder,
             "trained_with": trained_with or {}, "tqse_version": __version__}
 
 
@@ -121,21 +126,24 @@ def _check_model_config(config: Any, path: Path) -> None:
                                   f"not {type(config[key]).__name__}")
     if not 1_000 <= config["sample_rate"] <= 384_000:  # the bounds of data.sample_rate (tqse.config)
         raise CheckpointError(f"{path}: model config sample_rate {config['sample_rate']} is out of range")
+    if config.get("format", 1) not in (1, FORMAT):
+        raise CheckpointError(f"{path}: model config format {config['format']!r} is unknown (written by a newer tqse?)")
     if not all(isinstance(k, str) for k in config["kwargs"]):
         raise CheckpointError(f"{path}: model config kwargs must have string keys")
 
 
 def _build(config: dict[str, Any], model_dir: Path) -> torch.nn.Module:
     """The separator a config names; any failure is the config's (unknown name, kwargs the model refuses)."""
-    from tqse.models import MODELS, PRESETS, build_model
+    from tqse.models import MODELS, PRESETS
+    from tqse.models.separator import Separator
 
     if config["model"] not in MODELS and config["model"] not in PRESETS:
         known = ", ".join(sorted(set(MODELS) | set(PRESETS)))
         raise CheckpointError(f"{model_dir / CONFIG_NAME}: unknown model '{config['model']}' (known: {known}; "
                               "written by a newer tqse?)")
     try:
-        return build_model(config["model"], **config["kwargs"])
-    except (TypeError, ValueError, RuntimeError, AssertionError, ArithmeticError, MemoryError) as err:
+        return Separator(config["model"], config["kwargs"], config.get("query_transform"))
+    except (TypeError, ValueError, KeyError, RuntimeError, AssertionError, ArithmeticError, MemoryError) as err:
         raise CheckpointError(f"{model_dir / CONFIG_NAME}: cannot build model '{config['model']}' "
                               f"from its kwargs ({_first_line(err)})") from None
 
@@ -170,29 +178,35 @@ def load_weights_into(model: torch.nn.Module, state: dict[str, torch.Tensor], we
     model.load_state_dict(state)
 
 
-def load_model_dir(model_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild the separator of a model directory: ``(model in eval mode, config)``."""
+def upgrade_state(config: dict[str, Any], state: dict[str, torch.Tensor],
+                  model_dir: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Read a format-1 folder as format 2: the bare separator's keys go under ``separator.``, and the PCA
+    spec, which named only ``kind`` and ``dim``, gains the input dimension its weights show."""
+    if config.get("format", 1) != 1:
+        return config, state
+    state = {k if k.startswith(LEGACY_TRANSFORM_PREFIX) else f"separator.{k}": v for k, v in state.items()}
+    config = {**config, "format": FORMAT}
+    spec = config.get("query_transform")
+    if spec:
+        mean = state.get(LEGACY_TRANSFORM_PREFIX + "mean")
+        if not isinstance(spec, dict) or mean is None or mean.dim() != 1:
+            raise CheckpointError(f"{model_dir}: config names a query transform but its weights are missing "
+                                  "or malformed")
+        config = {**config, "query_transform": {**spec, "in_dim": mean.shape[0]}}
+    return config, state
+
+
+def read_model_state(model_dir: str | os.PathLike,
+                     device: str | torch.device = "cpu") -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """``(config, weights)`` of a model directory, in the current format whatever format it was written in."""
     config = read_model_config(model_dir)
-    state = read_weights(model_dir, device)
+    return upgrade_state(config, read_weights(model_dir, device), Path(model_dir))
+
+
+def load_model_dir(model_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the :class:`~tqse.models.separator.Separator` of a model directory: ``(model in eval mode,
+    config)``."""
+    config, state = read_model_state(model_dir, device)
     model = _build(config, Path(model_dir))
-    state = {k: v for k, v in state.items() if not k.startswith(TRANSFORM_PREFIX)}
     load_weights_into(model, state, Path(model_dir) / WEIGHTS_NAME, config["model"])
     return model.to(device).eval(), config
-
-
-def load_query_transform(model_dir: str | os.PathLike, config: dict[str, Any]) -> torch.nn.Module | None:
-    """The query projection a model was trained with (PCA / PCA-inv, seed paper Sec. II-C), or None."""
-    spec = config.get("query_transform")
-    if not spec:
-        return None
-    from tqse.query.manipulations import PCAProjection
-
-    state = read_weights(model_dir)
-    try:
-        mean, components = state[TRANSFORM_PREFIX + "mean"], state[TRANSFORM_PREFIX + "components"]
-    except KeyError:
-        raise CheckpointError(f"{model_dir}: config names a query transform but its weights are missing") from None
-    if not isinstance(spec, dict) or mean.dim() != 1 or components.dim() != 2 or components.shape[1] != mean.shape[0]:
-        raise CheckpointError(f"{model_dir}: query transform does not fit its weights "
-                              f"(mean {list(mean.shape)}, components {list(components.shape)})")
-    return PCAProjection(mean, components, inverse=spec.get("kind") == "pca_inv")

@@ -125,7 +125,8 @@ def default_manipulations(text_emb: torch.Tensor, pca_dim: int = 16, pca_fit: in
     Dropout and noise act on the audio queries only (training-time augmentations); PCA and PCA-inv are
     fitted on (up to ``pca_fit``) text embeddings and, being part of the model, apply to text too.
     """
-    from tqse.query.manipulations import EmbeddingDropout, GaussianNoise, PCAProjection
+    from tqse.models.separator import PCAProjection
+    from tqse.query.manipulations import EmbeddingDropout, GaussianNoise
 
     def audio_only(fn):
         return lambda q: fn(q, torch.ones(q.shape[0], dtype=torch.bool))

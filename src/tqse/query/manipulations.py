@@ -14,9 +14,9 @@ Training-only, per example, each the identity at strength 0:
 - :func:`spec_augment`: zero 2 frame masks of width ``U[0, 64]`` and 2 mel-bin masks of width ``U[0, 2]`` on
   the audio tower's input features.
 
-Plus :class:`PCAProjection` (PCA to ``d = 16`` fitted on 1000 text embeddings, and PCA-inv), which is not a
-training-only augmentation: the same projection is applied to every query at inference too, so it is saved
-with the model.
+PCA to ``d = 16`` fitted on 1000 text embeddings, and PCA-inv, are not training-only augmentations: the
+same projection is applied to every query at inference too, so the separator owns it
+(:class:`tqse.models.separator.PCAProjection`).
 
 All random draws take an explicit ``torch.Generator`` so a training step is reproducible from its seed.
 """
@@ -97,34 +97,3 @@ def spec_augment(features: torch.Tensor, time_masks: int = 2, time_width: int = 
             band = (index >= starts[:, None]) & (index < (starts + widths)[:, None])  # [B, size]
             keep &= ~(band[:, :, None] if axis == 1 else band[:, None, :])
     return features * keep.to(features.device, features.dtype)
-
-
-class PCAProjection(torch.nn.Module):
-    """PCA fitted on text embeddings; ``inverse=True`` maps back to ``D`` dims (the paper's PCA-inv).
-
-    Shape:
-        forward: ``[B, D]`` -> ``[B, dim]`` (PCA) or ``[B, D]`` (PCA-inv).
-    """
-
-    def __init__(self, mean: torch.Tensor, components: torch.Tensor, inverse: bool = False):
-        super().__init__()
-        self.register_buffer("mean", mean.float())
-        self.register_buffer("components", components.float())  # [dim, D], orthonormal rows
-        self.inverse = inverse
-
-    @classmethod
-    def fit(cls, embeddings: torch.Tensor, dim: int, inverse: bool = False) -> "PCAProjection":
-        """Fit on ``[N, D]`` embeddings (the paper uses N = 1000 text embeddings, ``dim = 16``)."""
-        if embeddings.shape[0] < dim:
-            raise ValueError(f"PCA to {dim} dims needs at least {dim} embeddings, got {embeddings.shape[0]}")
-        mean = embeddings.double().mean(0)
-        _, _, vh = torch.linalg.svd(embeddings.double() - mean, full_matrices=False)
-        return cls(mean, vh[:dim], inverse)
-
-    @property
-    def out_dim(self) -> int:
-        return self.components.shape[1] if self.inverse else self.components.shape[0]
-
-    def forward(self, q: torch.Tensor) -> torch.Tensor:
-        z = (q.float() - self.mean) @ self.components.T
-        return z @ self.components + self.mean if self.inverse else z

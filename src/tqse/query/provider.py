@@ -2,7 +2,8 @@
 
 Per example the provider picks a modality (``text``, ``audio``, or a fair coin for ``text+audio``; the mode
 can differ per dataset), embeds it with the frozen encoder (or reads a precomputed embedding), then applies
-the training manipulations of the seed paper (Sec. II-C) and finally the PCA projection if configured.
+the training manipulations of the seed paper (Sec. II-C). A PCA projection, applied at inference too, is the
+separator's (:class:`tqse.models.separator.Separator`), not the provider's.
 
 The audio query is always the embedding of the example's own ground-truth target crop, computed clip by
 clip in eval mode (AudioSep embedded only the first clip of each batch and broadcast it).
@@ -16,7 +17,7 @@ import torch
 
 from tqse.config import ManipulationConfig, QueryConfig
 from tqse.errors import QueryError
-from tqse.query.manipulations import EmbeddingDropout, GaussianNoise, PCAProjection, mixup_waveforms, spec_augment
+from tqse.query.manipulations import EmbeddingDropout, GaussianNoise, mixup_waveforms, spec_augment
 
 
 class QueryProvider:
@@ -26,19 +27,17 @@ class QueryProvider:
         encoder: a frozen :class:`~tqse.query.base.QueryEncoder` on the training device.
         config: the ``query`` section of the run config.
         sample_rate: rate of the target waveforms passed to :meth:`__call__`.
-        pca: fitted projection when ``manipulation.pca.enabled``.
         cache: optional embedding cache with ``audio(keys)`` / ``text(captions)`` lookups.
     """
 
-    def __init__(self, encoder, config: QueryConfig, sample_rate: int, pca: PCAProjection | None = None, cache=None,
-                 device: str | torch.device = "cpu"):
+    def __init__(self, encoder, config: QueryConfig, sample_rate: int, cache=None, device: str | torch.device = "cpu"):
         self.encoder, self.config, self.sample_rate = encoder, config, sample_rate
         self.device = torch.device(device)
         m: ManipulationConfig = config.manipulation
         self.dropout = EmbeddingDropout(m.dropout.p_audio, m.dropout.p_text, m.dropout.rescale,
                                         m.dropout.renormalize) if m.dropout.enabled else None
         self.noise = GaussianNoise(m.noise.alpha_audio, m.noise.alpha_text) if m.noise.enabled else None
-        self.pca, self.cache = pca, cache
+        self.cache = cache
         self._text_memo: dict[str, torch.Tensor] = {}
 
     @property
@@ -51,10 +50,23 @@ class QueryProvider:
         m = self.config.manipulation
         return m.mixup.enabled or m.specaugment.enabled or self.cache is None
 
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """Names of the manipulations applied, in order: on the audio query's waveform (mixup), on the audio
+        tower's features (SpecAugment), then on every embedding (dropout, noise)."""
+        m = self.config.manipulation
+        steps = (("mixup", m.mixup.enabled), ("specaugment", m.specaugment.enabled), ("dropout", self.dropout),
+                 ("noise", self.noise))
+        return tuple(name for name, used in steps if used)
+
+    def mode_of(self, dataset: str) -> str:
+        """The query modality of a dataset's examples: ``text``, ``audio`` or ``text+audio``."""
+        return self.config.modes.get(dataset, self.config.mode)
+
     def modality(self, datasets: Sequence[str], generator: torch.Generator) -> torch.Tensor:
         """``[B]`` bool, True where the example is queried by audio."""
         coins = torch.rand(len(datasets), generator=generator) < 0.5
-        modes = [self.config.modes.get(name, self.config.mode) for name in datasets]
+        modes = [self.mode_of(name) for name in datasets]
         return torch.tensor([m == "audio" or (m == "text+audio" and bool(c)) for m, c in zip(modes, coins)])
 
     def embed_text(self, captions: Sequence[str]) -> torch.Tensor:
@@ -105,6 +117,4 @@ class QueryProvider:
             query = self.dropout(query, is_audio, generator)
         if self.noise is not None:
             query = self.noise(query, is_audio, generator)
-        if self.pca is not None:
-            query = self.pca(query)
         return query

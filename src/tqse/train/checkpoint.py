@@ -22,7 +22,7 @@ import torch
 import yaml
 
 from tqse.errors import CheckpointError, ConfigError
-from tqse.models.model_dir import read_model_config, read_weights, recover_interrupted, save_model_dir
+from tqse.models.model_dir import read_model_state, recover_interrupted, save_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +124,7 @@ def resume_point(folder: Path, device: str | torch.device = "cpu") -> tuple[Path
     problems = []
     for checkpoint in present:
         try:
-            read_model_config(checkpoint)
-            weights = read_weights(checkpoint, device)
+            _, weights = read_model_state(checkpoint, device)  # checkpoints of older tqse versions too
             state = load_training_state(checkpoint)
         except CheckpointError as err:
             problems.append(str(err))

@@ -21,7 +21,7 @@ from tqse.config import RunConfig, to_yaml, validate
 from tqse.data.manifest import write_json
 from tqse.errors import CheckpointError, ConfigError, TrainingDiverged
 from tqse.losses import neg_si_sdr
-from tqse.models.model_dir import load_weights_into, model_config
+from tqse.models.model_dir import WEIGHTS_NAME, load_weights_into, model_config
 from tqse.query.provider import QueryProvider
 from tqse.query.registry import encoder_from_config
 from tqse.train import setup
@@ -130,16 +130,14 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     if encoder is None:
         encoder = encoder_from_config(setup.encoder_spec(config))
     encoder = encoder.to(device) if isinstance(encoder, torch.nn.Module) else encoder
-    pca = setup.fit_pca(encoder, clips, config)
-    query_dim = pca.out_dim if pca is not None else encoder.dim
-    model, model_name, model_kwargs = setup.build_training_model(config, query_dim)
+    model = setup.build_training_model(config, encoder.dim, setup.fit_pca(encoder, clips, config))
     model.to(device)
     optimizer, scheduler = build_optimizer(model, config.train)
 
     start_step = 0
     resume = resume_point(last_dir.parent, device)
     if resume is not None:
-        start_step = _resume(*resume, model, optimizer, scheduler, pca)
+        start_step = _resume(*resume, model, optimizer, scheduler)
         log.info("resumed %s at step %d from %s", run_dir, start_step, resume[0].name)
     elif config.train.init_from:
         init_weights(model, model_name, config.train.init_from, device)
@@ -151,24 +149,19 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
 
     ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if dist_info.enabled else model
-    provider = QueryProvider(encoder, config.query, config.data.sample_rate, pca=pca, device=device,
+    provider = QueryProvider(encoder, config.query, config.data.sample_rate, device=device,
                              cache=_open_cache(config, encoder))
     loader = setup.build_loader(config, clips, dist_info.rank, dist_info.world_size, start_step, provider.needs_partner)
     metrics = MetricsLogger(run_dir / "metrics.jsonl", start_step,
                             run_dir / "tensorboard" if config.train.tensorboard and dist_info.is_main else None) \
         if dist_info.is_main else None
     autocast, scaler = autocast_context(config.train.precision, device)
-    spec = model_config(model_name, model_kwargs, config.data.sample_rate, setup.encoder_spec(config),
+    spec = model_config(model.model_args(), config.data.sample_rate, setup.encoder_spec(config),
                         trained_with=_trained_with(config))
-    if pca is not None:
-        spec["query_transform"] = {"kind": "pca_inv" if pca.inverse else "pca", "dim": pca.components.shape[0]}
 
     def checkpoint(step: int, folder: Path) -> None:
         if dist_info.is_main:
-            state = dict(model.state_dict())
-            if pca is not None:
-                state.update({f"query_transform.{k}": v for k, v in pca.state_dict().items()})
-            save_checkpoint(folder, spec, state, optimizer, scheduler, step, to_yaml(config))
+            save_checkpoint(folder, spec, model.state_dict(), optimizer, scheduler, step, to_yaml(config))
         barrier(dist_info)
 
     end_step = config.train.steps if stop_after is None else min(config.train.steps, start_step + stop_after)
@@ -224,7 +217,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         if out_of_time and done % config.train.checkpoint_every:
             checkpoint(done, last_dir)
         if config.eval.manifest and (done % config.train.val_every == 0 or done == config.train.steps or out_of_time):
-            _validate(config, model, encoder, pca, device, done, metrics, run_dir, checkpoint, dist_info)
+            _validate(config, model, encoder, device, done, metrics, run_dir, checkpoint, dist_info)
             ddp_model.train()
         if out_of_time:
             log.info("training-time budget of %.0f s reached at step %d", time_budget_s, done)
@@ -236,12 +229,8 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
     return run_dir
 
 
-def _resume(folder: Path, state: dict, training: dict, model, optimizer, scheduler, pca) -> int:
-    transform = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("query_transform.")}
-    load_weights_into(model, {k: v for k, v in state.items() if not k.startswith("query_transform.")},
-                      folder / "model.safetensors", "this run's model")
-    if pca is not None and transform:
-        pca.load_state_dict(transform)
+def _resume(folder: Path, state: dict, training: dict, model, optimizer, scheduler) -> int:
+    load_weights_into(model, state, folder / WEIGHTS_NAME, "this run's model")
     try:
         optimizer.load_state_dict(training["optimizer"])
         scheduler.load_state_dict(training["scheduler"])
@@ -291,20 +280,20 @@ def _best_score(best_file: Path) -> float:
         return -math.inf
 
 
-def _validate(config, model, encoder, pca, device, step, metrics, run_dir, checkpoint, dist_info) -> None:
+def _validate(config, model, encoder, device, step, metrics, run_dir, checkpoint, dist_info) -> None:
     if not dist_info.is_main:
         barrier(dist_info)
         return
     from tqse.eval.quick import score_mixtures
 
     manifest = setup.resolve_manifest(config.eval.manifest)
-    summary = score_mixtures(model, encoder, manifest, config.data.sample_rate, device,
-                             query_field=config.eval.query_field, limit=config.eval.max_mixtures, transform=pca)
+    scores = score_mixtures(model, encoder, manifest, config.data.sample_rate, device,
+                            query_fields=[config.eval.query_field, *config.eval.also_query_fields],
+                            limit=config.eval.max_mixtures)
+    summary = scores[config.eval.query_field]
     logged = {f"val_{k}": v for k, v in summary.items()}
     for field in config.eval.also_query_fields:
-        extra = score_mixtures(model, encoder, manifest, config.data.sample_rate, device, query_field=field,
-                               limit=config.eval.max_mixtures, transform=pca)
-        logged |= {f"val_{field}_{k}": v for k, v in extra.items() if k in ("si_sdri", "sdri")}
+        logged |= {f"val_{field}_{k}": v for k, v in scores[field].items() if k in ("si_sdri", "sdri")}
     metrics.log(step, **logged)
     best_file = run_dir / "checkpoints" / "best.json"
     if summary["si_sdri"] > _best_score(best_file):

@@ -1,4 +1,5 @@
-"""Build what a run needs from its config: training clips, encoder, PCA projection, model, data loader."""
+"""Build what a run needs from its config: training clips, encoder, the model (with its PCA projection), data
+loader."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from tqse.config import RunConfig
 from tqse.data.dataset import IndexSampler, MixingConfig, MixtureDataset, check_mixable, class_caption, collate
 from tqse.data.manifest import ClipRecord, classes_at, read_clips
 from tqse.errors import ConfigError
-from tqse.models import build_model, resolve_preset
-from tqse.query.manipulations import PCAProjection
+from tqse.models import resolve_preset
+from tqse.models.separator import PCAProjection, Separator
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,11 @@ def model_spec(config: RunConfig, query_dim: int) -> tuple[str, dict]:
                                                 **config.model.kwargs})
 
 
-def build_training_model(config: RunConfig, query_dim: int) -> tuple[torch.nn.Module, str, dict]:
-    name, kwargs = model_spec(config, query_dim)
+def build_training_model(config: RunConfig, encoder_dim: int, pca: PCAProjection | None = None) -> Separator:
+    """The run's separator, behind the fitted PCA projection when the run uses one."""
+    name, kwargs = model_spec(config, pca.out_dim if pca is not None else encoder_dim)
     try:
-        return build_model(name, **kwargs), name, kwargs
+        return Separator.around(name, kwargs, pca)
     except (TypeError, ValueError, RuntimeError, AssertionError, ArithmeticError) as err:  # bad model.kwargs
         raise ConfigError(f"model '{config.model.name}' (model.kwargs {config.model.kwargs}): "
                           f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
