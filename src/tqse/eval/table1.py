@@ -97,12 +97,13 @@ def export_checkpoint(run_dir: Path, dest: Path) -> Path:
     plus its evaluation summaries and per-clip scores, so ``tqse eval --checkpoint dest`` re-scores it."""
     import shutil
 
-    from tqse.models.model_dir import read_model_config, read_weights, save_model_dir
+    from tqse.models.model_dir import read_model_state, save_model_dir
 
     best = run_dir / "checkpoints" / "best"
     source = best if (best / "config.json").is_file() else run_dir / "checkpoints" / "last"
-    state = {k: v.half() if v.is_floating_point() else v for k, v in read_weights(source).items()}
-    config = {**read_model_config(source), "weights_dtype": "float16",
+    config, state = read_model_state(source)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    config = {**config, "weights_dtype": "float16",
               "exported_from": {"run": run_dir.name, "checkpoint": source.name}}
     save_model_dir(dest, config, state, {"run_config.yaml": (run_dir / "config.yaml").read_text()})
     (dest / "eval").mkdir()

@@ -62,16 +62,18 @@ def pick_device(name: str, dist_info: DistInfo) -> torch.device:
     return device
 
 
-def init_weights(model: torch.nn.Module, model_name: str, model_dir: str, device: torch.device) -> None:
-    """Start from the separator weights of ``model_dir`` (``train.init_from``); the run's model must be the
-    same architecture (a mismatch names the tensor). Float16 weights (shipped models) are cast up."""
-    from tqse.models.model_dir import TRANSFORM_PREFIX, WEIGHTS_NAME, read_weights
+def init_weights(model: torch.nn.Module, model_dir: str, device: torch.device) -> None:
+    """Start from the separator weights of ``model_dir`` (``train.init_from``); the run's separator must be the
+    same architecture (a mismatch names the tensor). Float16 weights (shipped models) are cast up; a query
+    transform (PCA) is the run's own, fitted on its data, and is not taken over."""
+    from tqse.models.model_dir import WEIGHTS_NAME, read_model_state
 
     path = Path(model_dir).expanduser()
-    state = {k: v.float() if v.is_floating_point() else v for k, v in read_weights(path, device).items()
-             if not k.startswith(TRANSFORM_PREFIX)}
-    load_weights_into(model, state, path / WEIGHTS_NAME, model_name)
-    log.info("initialised %s from %s", model_name, path)
+    config, state = read_model_state(path, device)
+    inner = {k.removeprefix("separator."): v.float() if v.is_floating_point() else v
+             for k, v in state.items() if k.startswith("separator.")}
+    load_weights_into(model.separator, inner, path / WEIGHTS_NAME, config["model"])
+    log.info("initialised %s from %s", config["model"], path)
 
 
 def reset_modules(model: torch.nn.Module, patterns: list[str]) -> None:
@@ -140,7 +142,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         start_step = _resume(*resume, model, optimizer, scheduler)
         log.info("resumed %s at step %d from %s", run_dir, start_step, resume[0].name)
     elif config.train.init_from:
-        init_weights(model, model_name, config.train.init_from, device)
+        init_weights(model, config.train.init_from, device)
         reset_modules(model, config.train.init_reset)
     if start_step >= config.train.steps:
         log.info("run %s already finished (%d steps)", run_dir, start_step)
