@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tqse.audio.io import load_audio
-from tqse.data.dataset import MixingConfig, MixtureDataset
+from tqse.config import DataConfig
+from tqse.data.dataset import MixtureDataset
 from tqse.data.mixing import measured_snr
 from tqse.data.preload import ClipStore
 
@@ -32,7 +33,7 @@ def test_store_is_cached_on_disk_and_reused(fixture_clips, tmp_path):
 
 @pytest.fixture(scope="module")
 def preloaded(fixture_clips):
-    config = MixingConfig(sample_rate=16000, segment_seconds=1.0, preload=True)
+    config = DataConfig(sample_rate=16000, segment_seconds=1.0, preload=True)
     return MixtureDataset(fixture_clips, config, seed=3)
 
 

@@ -9,15 +9,15 @@ the next index (see :class:`IndexSampler`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 
 from tqse.audio.io import AudioError, audio_info, load_audio
+from tqse.config import DataConfig
 from tqse.data.manifest import CLASS_TEMPLATE, ClipRecord, ManifestError
-from tqse.data.mixing import mix_at_snr
+from tqse.data.mixing import mix_at_snr, random_lowpass
 
 log = logging.getLogger(__name__)
 
@@ -48,37 +48,27 @@ def fit_segment(wav: np.ndarray, segment: int, rng: np.random.Generator) -> np.n
     return np.pad(wav, (left, pad - left))
 
 
-@dataclass
-class MixingConfig:
-    sample_rate: int = 32000
-    segment_seconds: float = 10.0
-    snr_db: tuple[float, float] = (-5.0, 5.0)
-    different_class: bool = True
-    with_mixup_partner: bool = False  # also return a third clip for the paper's mixup query augmentation
-    random_lowpass: float = 0.0  # probability of band-limiting each source (see tqse.data.corpus.clips)
-    preload: bool = False  # decode every clip once into memory (tqse.data.preload) instead of per crop
-    preload_cache: str | None = None  # folder for the decoded store, so a resumed run skips decoding
-
-
 class MixtureDataset(torch.utils.data.Dataset):
     """Map-style dataset with an unbounded index space: ``dataset[i]`` is training mixture number ``i``.
 
     Args:
         clips: single-source clips (from one or several manifests).
-        config: mixing settings.
+        config: the run config's ``data`` section: sample rate, segment length, SNR range, different_class,
+            random_lowpass, preload, and class_caption_datasets (text query "this is the sound of {class}").
         seed: base seed; example ``i`` depends only on ``(seed, i)``.
-        class_caption_datasets: datasets whose text query is "this is the sound of {class}" (VGGSound-style).
+        mixup_partner: also draw a third clip per example, for the paper's mixup query augmentation.
+        preload_cache: folder for the decoded store of ``config.preload``, so a resumed run skips decoding.
         source: where the clips came from (manifest paths), named in errors.
     Returns (per item) a dict with ``mixture``, ``target`` (float32 ``[T]``), ``caption`` (str, may be ""),
     ``clip`` (index into ``clips``), ``dataset`` (str) and optionally ``partner`` (``[T]``).
     """
 
-    def __init__(self, clips: Sequence[ClipRecord], config: MixingConfig, seed: int = 0,
-                 class_caption_datasets: Sequence[str] = (), source: str = "the training clips"):
+    def __init__(self, clips: Sequence[ClipRecord], config: DataConfig, seed: int = 0, mixup_partner: bool = False,
+                 preload_cache: str | None = None, source: str = "the training clips"):
         if len(clips) < 2:
             raise ManifestError(f"{source}: {len(clips)} clip(s); mixing needs at least two clips")
-        self.clips, self.config, self.seed = list(clips), config, seed
-        self.class_caption_datasets = set(class_caption_datasets)
+        self.clips, self.config, self.seed, self.mixup_partner = list(clips), config, seed, mixup_partner
+        self.class_caption_datasets = set(config.class_caption_datasets)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
         self._warned: set[str] = set()
         self._fill_headers()
@@ -86,7 +76,7 @@ class MixtureDataset(torch.utils.data.Dataset):
         if config.preload:
             from tqse.data.preload import ClipStore
 
-            self.store = ClipStore.build(self.clips, config.sample_rate, config.preload_cache)
+            self.store = ClipStore.build(self.clips, config.sample_rate, preload_cache)
         labels = [c.label for c in self.clips]
         self._by_label: dict[str, np.ndarray] = {}
         if config.different_class and all(labels):
@@ -123,8 +113,6 @@ class MixtureDataset(torch.utils.data.Dataset):
         for _ in range(MAX_REDRAWS):
             wav = self._crop(index, rng)
             if self.config.random_lowpass:
-                from tqse.data.corpus.clips import random_lowpass
-
                 wav = random_lowpass(wav, rng, self.config.random_lowpass, self.config.sample_rate)
             if np.abs(wav).max() >= SILENT_PEAK:
                 return wav
@@ -162,7 +150,7 @@ class MixtureDataset(torch.utils.data.Dataset):
         mixture, target, _ = mix_at_snr(target, interferer, snr)
         item = {"mixture": mixture, "target": target, "caption": caption_for(target_clip, rng, self.class_caption_datasets),
                 "clip": target_index, "dataset": target_clip.dataset, "snr_db": snr}
-        if self.config.with_mixup_partner:
+        if self.mixup_partner:
             item["partner"] = self._draw_audible(rng, other_than=target_index)[1]
         return item
 

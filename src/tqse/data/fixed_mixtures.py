@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 from tqse.audio.io import save_audio
-from tqse.data.dataset import MixingConfig, MixtureDataset, class_caption
+from tqse.config import DataConfig
+from tqse.data.dataset import MixtureDataset, class_caption
 from tqse.data.manifest import ClipRecord, write_jsonl
 
 
@@ -26,7 +27,7 @@ def write_fixed_mixtures(clips: Sequence[ClipRecord], out_dir: str | os.PathLike
                          sample_rate: int = 32000, segment_seconds: float = 10.0, name: str = "test") -> Path:
     """Write ``count`` mixtures under ``out_dir/name/`` and the manifest ``out_dir/name.jsonl``."""
     out_dir = Path(out_dir)
-    dataset = MixtureDataset(clips, MixingConfig(sample_rate, segment_seconds, with_mixup_partner=False), seed=seed)
+    dataset = MixtureDataset(clips, DataConfig(sample_rate=sample_rate, segment_seconds=segment_seconds), seed=seed)
     rows = []
     for index in range(count):
         item = dataset[index]

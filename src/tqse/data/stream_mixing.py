@@ -14,7 +14,8 @@ from collections import deque
 import numpy as np
 import torch
 
-from tqse.data.dataset import SILENT_PEAK, MixingConfig, caption_for, fit_segment
+from tqse.config import DataConfig
+from tqse.data.dataset import SILENT_PEAK, caption_for, fit_segment
 from tqse.data.mixing import mix_at_snr
 
 
@@ -22,13 +23,13 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
     """Mixtures from a stream of ``(ClipRecord, wav, sample_rate)`` at ``config.sample_rate``.
 
     Items have the keys of :class:`~tqse.data.dataset.MixtureDataset` items, with ``record`` (the target's
-    ClipRecord) in place of a clip index.
+    ClipRecord) in place of a clip index; ``config`` and ``mixup_partner`` as there.
     """
 
-    def __init__(self, stream, config: MixingConfig, seed: int = 0, class_caption_datasets=(), pool_size: int = 64):
+    def __init__(self, stream, config: DataConfig, seed: int = 0, mixup_partner: bool = False, pool_size: int = 64):
         super().__init__()
-        self.stream, self.config, self.seed = stream, config, seed
-        self.class_caption_datasets = set(class_caption_datasets)
+        self.stream, self.config, self.seed, self.mixup_partner = stream, config, seed, mixup_partner
+        self.class_caption_datasets = set(config.class_caption_datasets)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
         self.pool_size = pool_size
 
@@ -52,7 +53,7 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
                 mixture, target, _ = mix_at_snr(crop, self._pick(pool, record.label, rng), snr)
                 item = {"mixture": mixture, "target": target, "caption": caption_for(record, rng, self.class_caption_datasets),
                         "clip": -1, "record": record, "dataset": record.dataset, "snr_db": snr}
-                if self.config.with_mixup_partner:
+                if self.mixup_partner:
                     item["partner"] = self._pick(pool, record.label, rng)
                 yield item
             pool.append((record.label, crop))

@@ -25,6 +25,7 @@ from tqse.audio.io import load_audio
 from tqse.audio.resample import match_length
 from tqse.data.manifest import write_json
 from tqse.eval.protocols import METRICS, EvalItem, aggregate, score_clip
+from tqse.files import atomic_write
 
 log = logging.getLogger(__name__)
 SUMMARY_FORMAT = "tqse-eval/1"
@@ -53,12 +54,10 @@ def _read_done(csv_path: Path, items: Sequence[EvalItem]) -> dict[int, dict[str,
 def _rewrite_done(csv_path: Path, done: dict[int, dict[str, Any]]) -> None:
     """Keep only complete rows before appending: a row cut short by a kill would otherwise be glued to the next
     row written (appending continues on its line) and read back as a row of shifted columns."""
-    tmp = csv_path.with_name(f".{csv_path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
+    with atomic_write(csv_path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(done[i] for i in sorted(done))
-    os.replace(tmp, csv_path)
 
 
 def _prefetch(items: Sequence[tuple[int, EvalItem]], sample_rate: int,

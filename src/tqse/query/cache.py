@@ -34,8 +34,8 @@ import torch
 from tqse.audio.io import load_audio
 from tqse.data.manifest import ClipRecord
 from tqse.errors import QueryError
+from tqse.files import atomic_write, file_sha256
 from tqse.query.base import QueryEncoder, fit_length
-from tqse.query.hf import file_sha256
 
 
 def _safe(name: str) -> str:
@@ -93,12 +93,10 @@ class _Table:
         """Append rows atomically (array first, keys last: a reader never sees keys without rows)."""
         old = np.asarray(self.array) if self.array is not None else np.zeros((0, new_rows.shape[1]), np.float32)
         merged = np.concatenate([old, new_rows.astype(np.float32)])
-        tmp = self.array_path.with_name(f".{self.array_path.name}.tmp{os.getpid()}.npy")
-        np.save(tmp, merged)
-        os.replace(tmp, self.array_path)
-        tmp_keys = self.keys_path.with_name(f".{self.keys_path.name}.tmp{os.getpid()}")
-        tmp_keys.write_text(json.dumps(self.keys + new_keys))
-        os.replace(tmp_keys, self.keys_path)
+        with atomic_write(self.array_path, suffix=".npy") as tmp:
+            np.save(tmp, merged)
+        with atomic_write(self.keys_path) as tmp:
+            tmp.write_text(json.dumps(self.keys + new_keys))
         self.__init__(self.array_path.parent, self.array_path.stem)
 
 

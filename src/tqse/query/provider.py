@@ -35,8 +35,8 @@ class QueryProvider:
         self.encoder, self.config, self.sample_rate = encoder, config, sample_rate
         self.device = torch.device(device)
         m: ManipulationConfig = config.manipulation
-        self.dropout = EmbeddingDropout(m.dropout.p_audio, m.dropout.p_text, m.dropout.rescale) if m.dropout.enabled else None
-        self.noise = GaussianNoise(m.noise.alpha_audio, m.noise.alpha_text) if m.noise.enabled else None
+        self.dropout = EmbeddingDropout(m.dropout) if m.dropout.enabled else None
+        self.noise = GaussianNoise(m.noise) if m.noise.enabled else None
         self.pca, self.cache = pca, cache
         self._text_memo: dict[str, torch.Tensor] = {}
 
@@ -73,9 +73,8 @@ class QueryProvider:
             wav = mixup_waveforms(wav, partners.to(self.device), tuple(m.mixup.snr_db), generator)
         with torch.no_grad():
             if m.specaugment.enabled:
-                s = m.specaugment
                 features = self.encoder.audio_features(wav, self.sample_rate)
-                features = spec_augment(features, s.time_masks, s.time_width, s.freq_masks, s.freq_width, generator)
+                features = spec_augment(features, m.specaugment, generator)
                 return self.encoder.embed_features(features).float().cpu()
             return self.encoder.embed_audio(wav, self.sample_rate).float().cpu()
 
