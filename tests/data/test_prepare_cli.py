@@ -55,5 +55,5 @@ def test_engine_mixes_from_a_prepared_manifest(tmp_path):
     _run(["prepare", "folder", str(fixture_dir()), "--out", str(tmp_path / "m.jsonl"), "--label-from-parent"])
     clips = read_clips(tmp_path / "m.jsonl", split="train")
     example = MixtureDataset(clips, DataConfig(segment_seconds=1.0, different_class=False), seed=0)[3]
-    assert example["mixture"].shape == example["target"].shape == (32000,)
-    assert example["dataset"] == "folder"
+    assert example.mixture.shape == example.target.shape == (32000,)
+    assert example.clip.dataset == "folder"

@@ -302,4 +302,4 @@ def test_any_manifest_mixes_or_is_a_manifest_error_naming_it(tmp_path_factory, d
     except TqseError as err:
         assert_clean_error(err, str(path), ".flac", "clips in a row")
         return
-    assert item["mixture"].shape == (4000,)
+    assert item.mixture.shape == (4000,)

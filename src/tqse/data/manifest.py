@@ -19,6 +19,7 @@ Mixture lines (fixed evaluation sets)::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from tqse.errors import ManifestError  # noqa: F401 - re-exported: `from tqse.data.manifest import ManifestError`
-from tqse.files import atomic_write
+from tqse.files import atomic_write, file_sha256
 
 CLIP_KEYS = {"path", "caption", "captions", "class", "dataset", "embedding_key", "frames", "sample_rate"}
 
@@ -58,6 +59,28 @@ class ClipRecord:
             out["dataset"] = self.dataset
         out.update(self.extra)
         return out
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _content_hash(path: str, mtime_ns: int, size: int) -> str:  # noqa: ARG001 - stat fields key the memo
+    return file_sha256(path)
+
+
+def audio_cache_key(clip: ClipRecord, crop_seconds: float | None) -> str:
+    """Key of ``clip``'s deterministic crop in an embedding cache (:mod:`tqse.query.cache`): content hash + crop
+    length (``None`` = whole clip).
+
+    A manifest ``embedding_key`` is used verbatim (the user manages it); otherwise the manifest's ``sha256``
+    field saves reading the file.
+    """
+    if clip.embedding_key:
+        return clip.embedding_key
+    digest = clip.extra.get("sha256")
+    if not digest:
+        st = os.stat(clip.path)
+        digest = _content_hash(str(clip.path), st.st_mtime_ns, st.st_size)
+    crop = "full" if crop_seconds is None else f"{float(crop_seconds):g}s"
+    return f"{digest[:32]}-{crop}"
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -15,21 +15,21 @@ import numpy as np
 import torch
 
 from tqse.config import DataConfig
-from tqse.data.dataset import SILENT_PEAK, caption_for, fit_segment
-from tqse.data.mixing import mix_at_snr
+from tqse.data.dataset import SILENT_PEAK, ExampleBuilder, fit_segment
 
 
 class StreamMixtureDataset(torch.utils.data.IterableDataset):
     """Mixtures from a stream of ``(ClipRecord, wav, sample_rate)`` at ``config.sample_rate``.
 
-    Items have the keys of :class:`~tqse.data.dataset.MixtureDataset` items, with ``record`` (the target's
-    ClipRecord) in place of a clip index; ``config`` and ``mixup_partner`` as there.
+    Yields :class:`~tqse.data.dataset.Example` s; ``config``, ``mixup_partner`` and ``cache_keys`` as for
+    :class:`~tqse.data.dataset.MixtureDataset`.
     """
 
-    def __init__(self, stream, config: DataConfig, seed: int = 0, mixup_partner: bool = False, pool_size: int = 64):
+    def __init__(self, stream, config: DataConfig, seed: int = 0, mixup_partner: bool = False,
+                 cache_keys: bool = False, pool_size: int = 64):
         super().__init__()
-        self.stream, self.config, self.seed, self.mixup_partner = stream, config, seed, mixup_partner
-        self.class_caption_datasets = set(config.class_caption_datasets)
+        self.stream, self.config, self.seed = stream, config, seed
+        self.build = ExampleBuilder(config, mixup_partner, cache_keys)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
         self.pool_size = pool_size
 
@@ -50,10 +50,6 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
                 continue
             if pool:
                 snr = float(rng.uniform(*self.config.snr_db))
-                mixture, target, _ = mix_at_snr(crop, self._pick(pool, record.label, rng), snr)
-                item = {"mixture": mixture, "target": target, "caption": caption_for(record, rng, self.class_caption_datasets),
-                        "clip": -1, "record": record, "dataset": record.dataset, "snr_db": snr}
-                if self.mixup_partner:
-                    item["partner"] = self._pick(pool, record.label, rng)
-                yield item
+                interferer = self._pick(pool, record.label, rng)
+                yield self.build(record, crop, interferer, snr, rng, lambda: self._pick(pool, record.label, rng))
             pool.append((record.label, crop))

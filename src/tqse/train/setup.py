@@ -95,26 +95,30 @@ def build_training_model(config: RunConfig, query_dim: int) -> tuple[torch.nn.Mo
                           f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
 
 
-def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_size: int, start_step: int,
-                 needs_partner: bool) -> torch.utils.data.DataLoader:
-    """Map-style mixing over manifest clips, or stream mixing when the sources are shard indexes."""
+def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_size: int,
+                 start_step: int) -> torch.utils.data.DataLoader:
+    """Map-style mixing over manifest clips, or stream mixing when the sources are shard indexes.
+
+    Examples carry a mixup partner when the mixup query augmentation is on, and their cache key when queries
+    are read from an embedding cache.
+    """
     data = config.data
+    carry = dict(mixup_partner=config.query.manipulation.mixup.enabled, cache_keys=bool(config.query.cache_dir))
     loader_args = dict(num_workers=data.workers, collate_fn=collate, prefetch_factor=4 if data.workers else None)
     if config.train.batch_size % world_size:
         raise ConfigError(f"train.batch_size={config.train.batch_size} is the global batch: it must be divisible "
                           f"by the {world_size} processes")
     shards = {k: v for k, v in training_sources(config).items() if is_shard_index(v)}
     if shards:
-        return _stream_loader(config, shards, needs_partner, rank, world_size, start_step, len(clips), loader_args)
+        return _stream_loader(config, shards, carry, rank, world_size, start_step, len(clips), loader_args)
     source = ", ".join(v for v in training_sources(config).values())
     preload_cache = str(tqse_home() / "preload") if data.preload else None
-    dataset = MixtureDataset(clips, data, seed=config.train.seed, mixup_partner=needs_partner,
-                             preload_cache=preload_cache, source=source)
+    dataset = MixtureDataset(clips, data, seed=config.train.seed, preload_cache=preload_cache, source=source, **carry)
     sampler = IndexSampler(config.train.batch_size, rank, world_size, start_step, config.train.steps)
     return torch.utils.data.DataLoader(dataset, batch_size=sampler.local_batch, sampler=sampler, **loader_args)
 
 
-def _stream_loader(config: RunConfig, shards: dict[str, str], needs_partner: bool, rank: int, world_size: int,
+def _stream_loader(config: RunConfig, shards: dict[str, str], carry: dict, rank: int, world_size: int,
                    start_step: int, n_manifest_clips: int, loader_args: dict) -> torch.utils.data.DataLoader:
     from tqse.data.shards import ShardStream
     from tqse.data.stream_mixing import StreamMixtureDataset
@@ -126,7 +130,7 @@ def _stream_loader(config: RunConfig, shards: dict[str, str], needs_partner: boo
     stream = ShardStream(next(iter(shards.values())), seed=config.train.seed, sample_rate=config.data.sample_rate,
                          shuffle_buffer=256, infinite=True, rank=rank, world_size=world_size)
     stream.set_start(start_step, local_batch)
-    dataset = StreamMixtureDataset(stream, config.data, seed=config.train.seed, mixup_partner=needs_partner)
+    dataset = StreamMixtureDataset(stream, config.data, seed=config.train.seed, **carry)
     return torch.utils.data.DataLoader(dataset, batch_size=local_batch, **loader_args)
 
 
