@@ -13,7 +13,7 @@ import json
 import tempfile
 
 from tqse.bench import bench_data, bench_extract, bench_train
-from tqse.data.shards import measure_shard_read
+from tqse.bench import measure_shard_read
 
 
 def main() -> None:

@@ -32,7 +32,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    from tqse.data.dataset import MixingConfig, MixtureDataset
+    from tqse.config import DataConfig
+    from tqse.data.dataset import MixtureDataset
     from tqse.data.defaults import default_training_manifest
     from tqse.data.manifest import read_clips
 
@@ -40,10 +41,10 @@ def main() -> None:
     print(f"{len(clips)} training clips from {default_training_manifest()}")
     for preload in (False, True):
         with tempfile.TemporaryDirectory() as cache:
-            config = MixingConfig(args.sample_rate, args.segment, (-5.0, 5.0), True, random_lowpass=0.5,
-                                  preload=preload, preload_cache=cache)
+            config = DataConfig(sample_rate=args.sample_rate, segment_seconds=args.segment, random_lowpass=0.5,
+                                preload=preload)
             start = time.perf_counter()
-            dataset = MixtureDataset(clips, config, seed=0)
+            dataset = MixtureDataset(clips, config, seed=0, preload_cache=cache)
             built = time.perf_counter() - start
             rate = examples_per_second(dataset, args.items)
         extra = f" (store built in {built:.1f} s)" if preload else ""

@@ -26,7 +26,7 @@ FIELDS = ("class_caption", "caption", "interferer_class_caption")
 def score_sets(extractor, sets: list[str], limit: int | None) -> dict:
     from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
-    from tqse.train.setup import resolve_manifest
+    from tqse.data.defaults import resolve_manifest
 
     results = {}
     for name in sets:

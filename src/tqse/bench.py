@@ -6,6 +6,7 @@ Models are randomly initialised: speed does not depend on the weights.
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -93,7 +94,8 @@ def bench_data(clip_seconds: float = 10.0, sample_rate: int = 32000, n_clips: in
     """Mixtures per second on one core: two random crops decoded from FLAC, mixed at a random SNR."""
     import soundfile as sf
 
-    from tqse.data.dataset import MixingConfig, MixtureDataset
+    from tqse.config import DataConfig
+    from tqse.data.dataset import MixtureDataset
     from tqse.data.manifest import ClipRecord
 
     torch.set_num_threads(1)
@@ -104,10 +106,65 @@ def bench_data(clip_seconds: float = 10.0, sample_rate: int = 32000, n_clips: in
             path = Path(tmp) / f"clip{i}.flac"
             sf.write(path, (0.1 * rng.standard_normal(int(clip_seconds * sample_rate))).astype(np.float32), sample_rate)
             clips.append(ClipRecord(str(path), label=f"class{i % 4}"))
-        dataset = MixtureDataset(clips, MixingConfig(sample_rate, clip_seconds))
+        dataset = MixtureDataset(clips, DataConfig(sample_rate=sample_rate, segment_seconds=clip_seconds))
         start = time.perf_counter()
         for index in range(mixtures):
             dataset[index]
         elapsed = time.perf_counter() - start
     return {"clip_seconds": clip_seconds, "sample_rate": sample_rate, "format": "flac",
             "mixtures_per_s_per_core": round(mixtures / elapsed, 2)}
+
+
+def measure_shard_read(tmpdir: str | os.PathLike, n_clips: int = 64, seconds: float = 3.0,
+                       clip_seconds: float = 10.0, sample_rate: int = 32000) -> dict[str, float]:
+    """Throughput of the data path on one core, on synthetic 10-s FLAC clips written under ``tmpdir``.
+
+    Returns clips/s for (a) the manifest build (header read, 1 thread), (b) shard writing (byte copy),
+    (c) shard reading with full-clip FLAC decoding and (d) random-crop reads straight from the files (what
+    a map-style dataset does), each in one process with one torch thread, i.e. clips/s/core.
+    """
+    from tqse.audio.io import load_audio, save_audio
+    from tqse.data.manifest import read_clips
+    from tqse.data.readers.common import build_manifest
+    from tqse.data.readers.folder import folder_candidates
+    from tqse.data.shards import INDEX_NAME, ShardStream, write_shards
+
+    tmpdir = Path(tmpdir)
+    rng = np.random.default_rng(0)
+    t = np.arange(int(clip_seconds * sample_rate)) / sample_rate
+    for i in range(n_clips):  # tone + noise: FLAC compresses it like real audio, not like silence
+        wav = 0.3 * np.sin(2 * np.pi * (110 + 10 * i) * t) + 0.05 * rng.standard_normal(t.shape)
+        save_audio(tmpdir / "audio" / f"clip{i:05d}.flac", wav.astype(np.float32), sample_rate)
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        start = time.perf_counter()
+        report = build_manifest(folder_candidates(tmpdir / "audio"), tmpdir / "clips.jsonl", dataset="bench",
+                                workers=1, resume=False)
+        build = report.kept / (time.perf_counter() - start)
+        start = time.perf_counter()
+        write_shards(read_clips(tmpdir / "clips.jsonl"), tmpdir / "shards",
+                     clips_per_shard=max(1, n_clips // 4), resume=False)
+        write = n_clips / (time.perf_counter() - start)
+        clips = read_clips(tmpdir / "clips.jsonl")
+        crop = int(clip_seconds * sample_rate)  # a training segment (10 s in the paper)
+        start, files = time.perf_counter(), 0
+        for k in range(2 * n_clips):  # random crops straight from the files, as a map-style dataset reads
+            clip = clips[k % len(clips)]
+            load_audio(clip.path, offset=int(rng.integers(0, clip.frames - crop + 1)), frames=crop)
+            files += 1
+        file_read = files / (time.perf_counter() - start)
+        read, elapsed, epoch = 0, 0.0, 0
+        start = time.perf_counter()
+        while elapsed < seconds:
+            stream = ShardStream(tmpdir / "shards" / INDEX_NAME, seed=0, rank=0, world_size=1)
+            stream.set_epoch(epoch)
+            for _ in stream:
+                read += 1
+            epoch, elapsed = epoch + 1, time.perf_counter() - start
+    finally:
+        torch.set_num_threads(torch_threads)
+    return {"manifest_build_clips_per_s_per_core": build, "shard_write_clips_per_s": write,
+            "file_crop_read_clips_per_s_per_core": file_read, "crop_seconds": crop / sample_rate,
+            "shard_read_clips_per_s_per_core": read / elapsed, "clip_seconds": clip_seconds,
+            "sample_rate": sample_rate, "n_clips": n_clips}

@@ -16,5 +16,3 @@ def neg_si_sdr(estimate: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) 
     """
     return -si_sdr(target.float(), estimate.float(), eps=eps).mean()
 
-
-LOSSES = {"neg_si_sdr": neg_si_sdr}

@@ -18,15 +18,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from tqse.data.defaults import tqse_home
 from tqse.errors import CheckpointError
 from tqse.models.model_dir import CONFIG_NAME, WEIGHTS_NAME
 
 DEFAULT_NAME = "default"
 HF_PREFIX = "hf://"
-
-
-def tqse_home() -> Path:
-    return Path(os.environ.get("TQSE_HOME", Path.home() / ".cache" / "tqse"))
 
 
 def models_home() -> Path:

@@ -6,26 +6,17 @@ Shipped inside the package (like ``lhotse.testing``) so downstream users can tes
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from tqse.data.defaults import fixture_dir, fixture_manifest  # noqa: F401 (re-exported for tests and users)
 from tqse.models import resolve_preset
 from tqse.models.model_dir import model_config, save_model_dir
 from tqse.models.separator import Separator
 
 HASH_ENCODER = {"name": "hash", "path": None, "kwargs": {"dim": 32}}
-
-
-def fixture_dir() -> Path:
-    """Folder of the committed CC0 fixture (12 clips, 32 kHz mono FLAC, ``clips.jsonl``)."""
-    return Path(str(resources.files("tqse") / "assets" / "fixture"))
-
-
-def fixture_manifest() -> Path:
-    return fixture_dir() / "clips.jsonl"
 
 
 def tiny_model_dir(path: str | os.PathLike, encoder: dict | None = None, sample_rate: int = 32000,

@@ -69,3 +69,16 @@ SMALL = {"min_recordings": 2, "min_groups": 1, "max_mixtures_per_class": 2}
 def tone(freq: float, seconds: float, sr: int = 32000) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def check_splits(rows: list[dict], ood_sources: frozenset[str] | set[str]) -> list[str]:
+    """Invariant violations in manifest rows (empty list = fine): a group in two splits, OOD in train."""
+    problems = []
+    seen: dict[str, str] = {}
+    for row in rows:
+        group, split = row["recording_group"], row["split"]
+        if seen.setdefault(group, split) != split:
+            problems.append(f"group {group} is in both {seen[group]} and {split}")
+        if split == "train" and set(row.get("sources", [row.get("source_id")])) & set(ood_sources):
+            problems.append(f"{row['path']}: out-of-domain source in train")
+    return sorted(set(problems))

@@ -8,10 +8,9 @@ import pytest
 
 from tqse.audio.io import audio_info, load_audio
 from tqse.data.corpus import build_corpus, credits_text, ensure_corpus
-from tqse.data.corpus.splits import check_splits
 from tqse.data.manifest import iter_jsonl, read_clips, read_mixtures
 
-from corpus_fakes import SMALL
+from corpus_fakes import SMALL, check_splits
 
 
 def _build(out, fake_apt, **kw):

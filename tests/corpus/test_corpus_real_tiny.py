@@ -6,8 +6,9 @@ import shutil
 import pytest
 
 from tqse.data.corpus.sources import tier_spec
-from tqse.data.corpus.splits import check_splits
 from tqse.data.manifest import iter_jsonl, read_mixtures
+
+from corpus_fakes import check_splits
 
 
 @pytest.mark.slow

@@ -1,6 +1,8 @@
 import numpy as np
 
-from tqse.data.corpus.splits import GroupInfo, assign_splits, check_splits
+from tqse.data.corpus.splits import GroupInfo, assign_splits
+
+from corpus_fakes import check_splits
 
 
 def _groups(seed: int = 0) -> list[GroupInfo]:

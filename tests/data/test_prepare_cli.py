@@ -49,10 +49,11 @@ def test_prepare_audiosep_json_and_vggsound(tmp_path, capsys):
 
 
 def test_engine_mixes_from_a_prepared_manifest(tmp_path):
-    from tqse.data.dataset import MixingConfig, MixtureDataset
+    from tqse.config import DataConfig
+    from tqse.data.dataset import MixtureDataset
 
     _run(["prepare", "folder", str(fixture_dir()), "--out", str(tmp_path / "m.jsonl"), "--label-from-parent"])
     clips = read_clips(tmp_path / "m.jsonl", split="train")
-    example = MixtureDataset(clips, MixingConfig(segment_seconds=1.0, different_class=False), seed=0)[3]
-    assert example["mixture"].shape == example["target"].shape == (32000,)
-    assert example["dataset"] == "folder"
+    example = MixtureDataset(clips, DataConfig(segment_seconds=1.0, different_class=False), seed=0)[3]
+    assert example.mixture.shape == example.target.shape == (32000,)
+    assert example.clip.dataset == "folder"

@@ -10,7 +10,8 @@ import torch
 
 from tqse.audio.io import load_audio
 from tqse.data.manifest import ManifestError, read_clips
-from tqse.data.shards import INDEX_NAME, ShardStream, iter_clips, measure_shard_read, shard_order, write_shards
+from tqse.bench import measure_shard_read
+from tqse.data.shards import INDEX_NAME, ShardStream, iter_clips, shard_order, write_shards
 from tqse.testing import fixture_manifest
 
 

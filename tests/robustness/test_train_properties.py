@@ -288,16 +288,18 @@ def manifest_lines(draw):
 @bounded(100)
 @given(data=manifest_lines(), different_class=st.booleans())
 def test_any_manifest_mixes_or_is_a_manifest_error_naming_it(tmp_path_factory, data, different_class):
-    from tqse.data.dataset import MixingConfig, MixtureDataset
+    from tqse.config import DataConfig
+    from tqse.data.dataset import MixtureDataset
     from tqse.data.manifest import read_clips
 
     path = tmp_path_factory.mktemp("manifest") / "clips.jsonl"
     path.write_bytes(data)
     try:
         clips = read_clips(path, split=None)
-        dataset = MixtureDataset(clips, MixingConfig(16000, 0.25, different_class=different_class), source=str(path))
+        config = DataConfig(sample_rate=16000, segment_seconds=0.25, different_class=different_class)
+        dataset = MixtureDataset(clips, config, source=str(path))
         item = dataset[0]
     except TqseError as err:
         assert_clean_error(err, str(path), ".flac", "clips in a row")
         return
-    assert item["mixture"].shape == (4000,)
+    assert item.mixture.shape == (4000,)

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from tqse.config import DropoutConfig, NoiseConfig, SpecAugmentConfig
 from tqse.models.separator import PCAProjection
 from tqse.query.manipulations import EmbeddingDropout, GaussianNoise, mixup_waveforms, spec_augment
 
@@ -16,18 +17,20 @@ def gen(seed=0):
 
 def test_every_manipulation_is_the_identity_at_strength_zero(queries):
     is_audio = torch.arange(256) % 2 == 0
-    torch.testing.assert_close(EmbeddingDropout((0, 0), (0, 0))(queries, is_audio, gen()), queries)
-    torch.testing.assert_close(GaussianNoise((0, 0), (0, 0))(queries, is_audio, gen()), queries)
+    dropout = EmbeddingDropout(DropoutConfig(p_audio=[0, 0], p_text=[0, 0]))
+    noise = GaussianNoise(NoiseConfig(alpha_audio=[0, 0], alpha_text=[0, 0]))
+    torch.testing.assert_close(dropout(queries, is_audio, gen()), queries)
+    torch.testing.assert_close(noise(queries, is_audio, gen()), queries)
     features = torch.rand(4, 100, 16)
-    torch.testing.assert_close(spec_augment(features, 0, 0, 0, 0, gen()), features)
-    torch.testing.assert_close(spec_augment(features, 2, 0, 2, 0, gen()), features)
+    torch.testing.assert_close(spec_augment(features, SpecAugmentConfig(time_masks=0, freq_masks=0), gen()), features)
+    torch.testing.assert_close(spec_augment(features, SpecAugmentConfig(time_width=0, freq_width=0), gen()), features)
     pca = PCAProjection.fit(queries, 64, inverse=True)
     torch.testing.assert_close(pca(queries), queries, atol=1e-5, rtol=0)
 
 
 def test_dropout_rates_follow_the_modality_ranges(queries):
     is_audio = torch.arange(256) < 128
-    out = EmbeddingDropout()(queries, is_audio, gen())
+    out = EmbeddingDropout(DropoutConfig())(queries, is_audio, gen())
     dropped = (out == 0).float().mean(1)
     assert 0.70 < dropped[:128].mean() < 0.90  # audio: p ~ U[.75, .95], mean .85
     assert 0.40 < dropped[128:].mean() < 0.60  # text: p ~ U[.25, .75], mean .5
@@ -37,15 +40,15 @@ def test_dropout_rates_follow_the_modality_ranges(queries):
 
 def test_dropout_rescale_setting_scales_kept_dimensions(queries):
     is_audio = torch.ones(256, dtype=torch.bool)
-    out = EmbeddingDropout((0.5, 0.5), (0.5, 0.5), rescale=True)(queries, is_audio, gen())
+    out = EmbeddingDropout(DropoutConfig(p_audio=[0.5, 0.5], p_text=[0.5, 0.5], rescale=True))(queries, is_audio, gen())
     kept = out != 0
     torch.testing.assert_close(out[kept], 2 * queries[kept])
 
 
 def test_renormalised_dropout_keeps_the_query_norm_and_the_same_dimensions(queries):
     is_audio = torch.ones(256, dtype=torch.bool)
-    plain = EmbeddingDropout()(queries, is_audio, gen())
-    renormed = EmbeddingDropout(renormalize=True)(queries, is_audio, gen())
+    plain = EmbeddingDropout(DropoutConfig())(queries, is_audio, gen())
+    renormed = EmbeddingDropout(DropoutConfig(renormalize=True))(queries, is_audio, gen())
     assert plain.norm(dim=-1).max() < 0.75  # plain dropout shrinks a unit query
     survived = (plain != 0).any(-1)  # 64 dims at p = .95 can all go (512 real ones practically never do)
     torch.testing.assert_close(renormed.norm(dim=-1)[survived], queries.norm(dim=-1)[survived])
@@ -56,14 +59,14 @@ def test_renormalised_dropout_keeps_the_query_norm_and_the_same_dimensions(queri
 
 def test_gaussian_noise_has_exactly_the_drawn_norm(queries):
     is_audio = torch.arange(256) < 128
-    delta = (GaussianNoise()(queries, is_audio, gen()) - queries).norm(dim=-1)
+    delta = (GaussianNoise(NoiseConfig())(queries, is_audio, gen()) - queries).norm(dim=-1)
     assert delta[:128].min() >= 1.5 - 1e-4 and delta[:128].max() <= 3.5 + 1e-4
     assert delta[128:].min() >= 1.0 - 1e-4 and delta[128:].max() <= 2.0 + 1e-4
 
 
 def test_spec_augment_masks_at_most_the_configured_widths():
     features = torch.ones(32, 200, 64)
-    out = spec_augment(features, 2, 64, 2, 2, gen())
+    out = spec_augment(features, SpecAugmentConfig(), gen())  # the paper's 2 x 64 frames, 2 x 2 bins
     zero_frames = (out == 0).all(dim=2).sum(1)
     zero_bins = (out == 0).all(dim=1).sum(1)
     assert zero_frames.max() <= 128 and zero_frames.float().mean() > 10

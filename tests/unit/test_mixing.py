@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from tqse.data.dataset import IndexSampler, MixingConfig, MixtureDataset, collate
+from tqse.config import DataConfig
+from tqse.data.dataset import IndexSampler, MixtureDataset, collate
 from tqse.data.mixing import measured_snr, mix_at_snr
 
 
@@ -23,26 +24,26 @@ def test_loud_mixtures_are_scaled_without_changing_the_snr(rng):
 
 @pytest.fixture(scope="module")
 def dataset(fixture_clips):
-    return MixtureDataset(fixture_clips, MixingConfig(sample_rate=16000, segment_seconds=1.0), seed=7)
+    return MixtureDataset(fixture_clips, DataConfig(sample_rate=16000, segment_seconds=1.0), seed=7)
 
 
 def test_examples_are_a_pure_function_of_seed_and_index(dataset, fixture_clips):
     a, b = dataset[123], dataset[123]
-    np.testing.assert_array_equal(a["mixture"], b["mixture"])
-    other = MixtureDataset(fixture_clips, MixingConfig(sample_rate=16000, segment_seconds=1.0), seed=8)[123]
-    assert not np.array_equal(a["mixture"], other["mixture"])
+    np.testing.assert_array_equal(a.mixture, b.mixture)
+    other = MixtureDataset(fixture_clips, DataConfig(sample_rate=16000, segment_seconds=1.0), seed=8)[123]
+    assert not np.array_equal(a.mixture, other.mixture)
 
 
 def test_dataset_mixes_at_the_drawn_snr_within_the_range(dataset):
     for index in range(12):
         item = dataset[index]
-        assert -5 <= item["snr_db"] <= 5
-        assert measured_snr(item["target"], item["mixture"] - item["target"]) == pytest.approx(item["snr_db"], abs=1e-3)
-        assert item["mixture"].shape == (16000,)
+        assert -5 <= item.snr_db <= 5
+        assert measured_snr(item.target, item.mixture - item.target) == pytest.approx(item.snr_db, abs=1e-3)
+        assert item.mixture.shape == (16000,)
 
 
 def test_interferer_comes_from_another_class(fixture_clips):
-    ds = MixtureDataset(fixture_clips, MixingConfig(sample_rate=16000, segment_seconds=0.5), seed=0)
+    ds = MixtureDataset(fixture_clips, DataConfig(sample_rate=16000, segment_seconds=0.5), seed=0)
     for index in range(40):
         rng = np.random.default_rng([0, index])
         target = int(rng.integers(len(fixture_clips)))
@@ -50,13 +51,13 @@ def test_interferer_comes_from_another_class(fixture_clips):
 
 
 def test_captions_are_drawn_from_the_clip_or_class_template(fixture_clips):
-    ds = MixtureDataset(fixture_clips, MixingConfig(sample_rate=16000, segment_seconds=0.5), seed=0)
+    ds = MixtureDataset(fixture_clips, DataConfig(sample_rate=16000, segment_seconds=0.5), seed=0)
     captions = {c for clip in fixture_clips for c in clip.captions}
-    assert all(ds[i]["caption"] in captions for i in range(10))
+    assert all(ds[i].caption in captions for i in range(10))
     vgg = [type(c)(**{**c.__dict__, "dataset": "vgg"}) for c in fixture_clips]
-    ds = MixtureDataset(vgg, MixingConfig(sample_rate=16000, segment_seconds=0.5), class_caption_datasets=["vgg"])
+    ds = MixtureDataset(vgg, DataConfig(sample_rate=16000, segment_seconds=0.5, class_caption_datasets=["vgg"]))
     item = ds[3]
-    assert item["caption"] == f"this is the sound of {vgg[item['clip']].label}"
+    assert item.caption == f"this is the sound of {item.clip.label}"
 
 
 def test_sampler_partitions_global_batches_across_ranks_and_resumes():
@@ -71,20 +72,20 @@ def test_worker_processes_give_the_same_batches_as_the_main_process(dataset):
     def batches(workers):
         loader = torch.utils.data.DataLoader(dataset, batch_size=2, sampler=IndexSampler(2, steps=3),
                                              num_workers=workers, collate_fn=collate)
-        return [b["mixture"] for b in loader]
+        return [b.mixture for b in loader]
 
     for a, b in zip(batches(0), batches(2)):
         torch.testing.assert_close(a, b)
 
 
 def test_random_lowpass_band_limits_some_sources(fixture_clips):
-    config = MixingConfig(sample_rate=32000, segment_seconds=1.0, random_lowpass=1.0)
+    config = DataConfig(sample_rate=32000, segment_seconds=1.0, random_lowpass=1.0)
     item = MixtureDataset(fixture_clips, config, seed=3)[0]
-    spectrum = np.abs(np.fft.rfft(item["target"]))
+    spectrum = np.abs(np.fft.rfft(item.target))
     top = spectrum[int(len(spectrum) * 15 / 16):].sum() / spectrum.sum()
     assert top < 1e-3  # nothing left near 16 kHz
-    plain = MixtureDataset(fixture_clips, MixingConfig(sample_rate=32000, segment_seconds=1.0), seed=3)[0]
-    assert not np.allclose(plain["target"], item["target"])
+    plain = MixtureDataset(fixture_clips, DataConfig(sample_rate=32000, segment_seconds=1.0), seed=3)[0]
+    assert not np.allclose(plain.target, item.target)
 
 
 def test_a_silent_clip_is_skipped_not_fatal(fixture_clips, tmp_path):
@@ -96,7 +97,7 @@ def test_a_silent_clip_is_skipped_not_fatal(fixture_clips, tmp_path):
     sf.write(tmp_path / "silent.flac", np.zeros(32000, np.float32), 32000)
     silent = ClipRecord(str(tmp_path / "silent.flac"), label="silence")
     clips = [silent] * 20 + list(fixture_clips)
-    dataset = MixtureDataset(clips, MixingConfig(sample_rate=32000, segment_seconds=0.5), seed=0)
+    dataset = MixtureDataset(clips, DataConfig(sample_rate=32000, segment_seconds=0.5), seed=0)
     for index in range(10):
         item = dataset[index]
-        assert np.abs(item["target"]).max() > 1e-4 and clips[item["clip"]] is not silent
+        assert np.abs(item.target).max() > 1e-4 and item.clip is not silent

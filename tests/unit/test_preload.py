@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tqse.audio.io import load_audio
-from tqse.data.dataset import MixingConfig, MixtureDataset
+from tqse.config import DataConfig
+from tqse.data.dataset import MixtureDataset
 from tqse.data.mixing import measured_snr
 from tqse.data.preload import ClipStore
 
@@ -32,22 +33,22 @@ def test_store_is_cached_on_disk_and_reused(fixture_clips, tmp_path):
 
 @pytest.fixture(scope="module")
 def preloaded(fixture_clips):
-    config = MixingConfig(sample_rate=16000, segment_seconds=1.0, preload=True)
+    config = DataConfig(sample_rate=16000, segment_seconds=1.0, preload=True)
     return MixtureDataset(fixture_clips, config, seed=3)
 
 
 def test_preloaded_examples_are_deterministic_and_mixed_at_the_drawn_snr(preloaded):
     for index in range(10):
         item = preloaded[index]
-        np.testing.assert_array_equal(item["mixture"], preloaded[index]["mixture"])
-        assert item["mixture"].shape == (16000,) and np.abs(item["target"]).max() > 1e-4
-        assert measured_snr(item["target"], item["mixture"] - item["target"]) == pytest.approx(item["snr_db"], abs=1e-3)
+        np.testing.assert_array_equal(item.mixture, preloaded[index].mixture)
+        assert item.mixture.shape == (16000,) and np.abs(item.target).max() > 1e-4
+        assert measured_snr(item.target, item.mixture - item.target) == pytest.approx(item.snr_db, abs=1e-3)
 
 
 def test_preloaded_target_is_a_crop_of_its_clip(preloaded, fixture_clips):
     item = preloaded[5]
-    clip = np.clip(load_audio(fixture_clips[item["clip"]].path, 16000, allow_silent=True)[0], -1, 1)
-    scaled = item["target"] / np.abs(item["target"]).max()
+    clip = np.clip(load_audio(item.clip.path, 16000, allow_silent=True)[0], -1, 1)
+    scaled = item.target / np.abs(item.target).max()
     # The target is a (possibly peak-scaled) window of the clip: find it by correlation.
     best = max(abs(np.dot(scaled, clip[s:s + 16000]) / (np.linalg.norm(clip[s:s + 16000]) * np.linalg.norm(scaled) + 1e-9))
                for s in range(0, max(len(clip) - 16000, 0) + 1, 1))

@@ -1,12 +1,15 @@
 import torch
 
 from tqse.config import QueryConfig
+from tqse.data.dataset import Batch
+from tqse.data.manifest import ClipRecord
 from tqse.query.provider import QueryProvider
 
 
 def make_batch(targets, datasets, captions=None):
-    return {"target": targets, "dataset": datasets, "caption": captions or ["a dog barks"] * len(datasets),
-            "clip": torch.arange(len(datasets))}
+    clips = [ClipRecord(f"clip{i}.flac", dataset=name) for i, name in enumerate(datasets)]
+    return Batch(mixture=targets, target=targets, captions=captions or ["a dog barks"] * len(datasets),
+                 datasets=list(datasets), clips=clips, snr_db=[0.0] * len(datasets))
 
 
 def test_audio_query_of_each_example_depends_only_on_its_own_target(hash_encoder):

@@ -15,6 +15,7 @@ import soundfile as sf
 
 from tqse.audio.resample import resample
 from tqse.errors import AudioError  # noqa: F401 - re-exported: `from tqse.audio.io import AudioError`
+from tqse.files import atomic_write
 
 SILENCE_PEAK = 1e-6  # below this peak a clip carries no usable signal (int16 quantisation step is 3e-5)
 
@@ -100,12 +101,11 @@ def save_audio(path: str | os.PathLike, wav: np.ndarray, sample_rate: int, *, su
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wav = np.asarray(wav, dtype=np.float32)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     fmt = path.suffix.lstrip(".").upper() or "WAV"
     if fmt not in sf.available_formats():
         raise AudioError(f"{path}: cannot write audio format '{fmt}' (use one of wav, flac, ogg, mp3)")
-    sf.write(str(tmp), wav, int(sample_rate), format=fmt, subtype=subtype)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        sf.write(str(tmp), wav, int(sample_rate), format=fmt, subtype=subtype)
 
 
 def iter_blocks(path: str | os.PathLike, block_frames: int, mono: bool = True) -> Iterator[np.ndarray]:

@@ -65,7 +65,7 @@ def _sets(args: argparse.Namespace) -> list[tuple[str, list, str, int]]:
         field = args.query_field if name == "audiocaps" else None
         sets.append((name, protocols.load_benchmark(name, args.root, field),
                      protocols.AGGREGATION.get(name, "mean"), protocols.EVAL_SAMPLE_RATE))
-    from tqse.train.setup import resolve_manifest
+    from tqse.data.defaults import resolve_manifest
 
     for manifest in map(resolve_manifest, manifests):
         items = protocols.manifest_items(manifest, args.query_field or "caption")

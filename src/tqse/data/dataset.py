@@ -1,23 +1,26 @@
-"""On-the-fly mixing dataset over clip manifests (seed paper Sec. IV-A).
+"""On-the-fly mixing dataset over clip manifests (seed paper Sec. IV-A), and what it yields: an
+:class:`Example` per index, a :class:`Batch` per step (:func:`collate`).
 
 Every training example is a pure function of ``(seed, index)``: the target clip, its crop, the interferer,
 its crop, the SNR and the caption are drawn from ``numpy.random.default_rng([seed, index])``. So any
 worker, rank or resumed run that asks for index ``i`` gets the same mixture, and "data position" is just
-the next index (see :class:`IndexSampler`).
+the next index (see :class:`IndexSampler`). Stream mixing (:mod:`tqse.data.stream_mixing`) draws targets
+and interferers differently but finishes each example with the same :class:`ExampleBuilder`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 from tqse.audio.io import AudioError, audio_info, load_audio
-from tqse.data.manifest import CLASS_TEMPLATE, ClipRecord, ManifestError
-from tqse.data.mixing import mix_at_snr
+from tqse.config import DataConfig
+from tqse.data.manifest import CLASS_TEMPLATE, ClipRecord, ManifestError, audio_cache_key
+from tqse.data.mixing import mix_at_snr, random_lowpass
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +52,66 @@ def fit_segment(wav: np.ndarray, segment: int, rng: np.random.Generator) -> np.n
 
 
 @dataclass
-class MixingConfig:
-    sample_rate: int = 32000
-    segment_seconds: float = 10.0
-    snr_db: tuple[float, float] = (-5.0, 5.0)
-    different_class: bool = True
-    with_mixup_partner: bool = False  # also return a third clip for the paper's mixup query augmentation
-    random_lowpass: float = 0.0  # probability of band-limiting each source (see tqse.data.corpus.clips)
-    preload: bool = False  # decode every clip once into memory (tqse.data.preload) instead of per crop
-    preload_cache: str | None = None  # folder for the decoded store, so a resumed run skips decoding
+class Example:
+    """One training example: float32 ``[T]`` arrays at the model rate, and what its query is made from."""
+
+    mixture: np.ndarray
+    target: np.ndarray
+    caption: str  # the text query ("" for a clip without captions)
+    clip: ClipRecord  # the target's clip
+    snr_db: float
+    cache_key: str | None = None  # the target's row in the embedding cache, when the run reads one
+    partner: np.ndarray | None = None  # another clip, for the mixup query augmentation
+
+
+@dataclass
+class Batch:
+    """The examples of one step, stacked (:func:`collate`). Shape: ``B`` examples of ``T`` samples."""
+
+    mixture: torch.Tensor  # [B, T]
+    target: torch.Tensor  # [B, T]
+    captions: list[str]
+    datasets: list[str]  # each target clip's dataset: the query modality can depend on it
+    clips: list[ClipRecord]
+    snr_db: list[float]
+    cache_keys: list[str] | None = None
+    partner: torch.Tensor | None = None  # [B, T]
+
+
+def collate(examples: list[Example]) -> Batch:
+    def stack(arrays: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(arrays))
+
+    first = examples[0]
+    return Batch(mixture=stack([e.mixture for e in examples]), target=stack([e.target for e in examples]),
+                 captions=[e.caption for e in examples], datasets=[e.clip.dataset for e in examples],
+                 clips=[e.clip for e in examples], snr_db=[e.snr_db for e in examples],
+                 cache_keys=None if first.cache_key is None else [e.cache_key for e in examples],
+                 partner=None if first.partner is None else stack([e.partner for e in examples]))
+
+
+class ExampleBuilder:
+    """The last draws of every training example, shared by map-style and stream mixing: the mixture at the
+    drawn SNR, then the caption, then (when asked) the mixup partner; plus the cache key (when asked).
+
+    Args:
+        config: the ``data`` section (segment length, class_caption_datasets).
+        mixup_partner: draw a partner clip (the paper's mixup query augmentation mixes it into the target).
+        cache_keys: give each example its target's embedding-cache key (runs that read an embedding cache).
+    """
+
+    def __init__(self, config: DataConfig, mixup_partner: bool = False, cache_keys: bool = False):
+        self.class_caption_datasets = set(config.class_caption_datasets)
+        self.segment_seconds = config.segment_seconds
+        self.mixup_partner, self.cache_keys = mixup_partner, cache_keys
+
+    def __call__(self, clip: ClipRecord, target: np.ndarray, interferer: np.ndarray, snr_db: float,
+                 rng: np.random.Generator, draw_partner: Callable[[], np.ndarray]) -> Example:
+        mixture, target, _ = mix_at_snr(target, interferer, snr_db)
+        caption = caption_for(clip, rng, self.class_caption_datasets)
+        partner = draw_partner() if self.mixup_partner else None
+        key = audio_cache_key(clip, self.segment_seconds) if self.cache_keys else None
+        return Example(mixture, target, caption, clip, snr_db, key, partner)
 
 
 def check_mixable(n_clips: int, classes: set[str] | None, different_class: bool, source: str) -> None:
@@ -82,20 +136,21 @@ class MixtureDataset(torch.utils.data.Dataset):
 
     Args:
         clips: single-source clips (from one or several manifests).
-        config: mixing settings.
+        config: the run config's ``data`` section: sample rate, segment length, SNR range, different_class,
+            random_lowpass, preload, and class_caption_datasets (text query "this is the sound of {class}").
         seed: base seed; example ``i`` depends only on ``(seed, i)``.
-        class_caption_datasets: datasets whose text query is "this is the sound of {class}" (VGGSound-style).
+        mixup_partner, cache_keys: what each example carries besides the mixture (see :class:`ExampleBuilder`).
+        preload_cache: folder for the decoded store of ``config.preload``, so a resumed run skips decoding.
         source: where the clips came from (manifest paths), named in errors.
-    Returns (per item) a dict with ``mixture``, ``target`` (float32 ``[T]``), ``caption`` (str, may be ""),
-    ``clip`` (index into ``clips``), ``dataset`` (str) and optionally ``partner`` (``[T]``).
+    Returns (per item) an :class:`Example`.
     """
 
-    def __init__(self, clips: Sequence[ClipRecord], config: MixingConfig, seed: int = 0,
-                 class_caption_datasets: Sequence[str] = (), source: str = "the training clips"):
+    def __init__(self, clips: Sequence[ClipRecord], config: DataConfig, seed: int = 0, mixup_partner: bool = False,
+                 cache_keys: bool = False, preload_cache: str | None = None, source: str = "the training clips"):
         labels = [c.label for c in clips]
         check_mixable(len(clips), set(labels) if all(labels) else None, config.different_class, source)
         self.clips, self.config, self.seed = list(clips), config, seed
-        self.class_caption_datasets = set(class_caption_datasets)
+        self.build = ExampleBuilder(config, mixup_partner, cache_keys)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
         self._warned: set[str] = set()
         self._fill_headers()
@@ -103,7 +158,7 @@ class MixtureDataset(torch.utils.data.Dataset):
         if config.preload:
             from tqse.data.preload import ClipStore
 
-            self.store = ClipStore.build(self.clips, config.sample_rate, config.preload_cache)
+            self.store = ClipStore.build(self.clips, config.sample_rate, preload_cache)
         self._by_label: dict[str, np.ndarray] = {}
         if config.different_class and all(labels):
             for label in set(labels):
@@ -136,8 +191,6 @@ class MixtureDataset(torch.utils.data.Dataset):
         for _ in range(MAX_REDRAWS):
             wav = self._crop(index, rng)
             if self.config.random_lowpass:
-                from tqse.data.corpus.clips import random_lowpass
-
                 wav = random_lowpass(wav, rng, self.config.random_lowpass, self.config.sample_rate)
             if np.abs(wav).max() >= SILENT_PEAK:
                 return wav
@@ -166,27 +219,13 @@ class MixtureDataset(torch.utils.data.Dataset):
         other = int(rng.integers(len(self.clips) - 1))
         return other + (other >= target_index)  # any clip but the target itself
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> Example:
         rng = np.random.default_rng([self.seed, int(index)])
         target_index, target = self._draw_audible(rng)
-        target_clip = self.clips[target_index]
         interferer = self._draw_audible(rng, other_than=target_index)[1]
         snr = float(rng.uniform(*self.config.snr_db))
-        mixture, target, _ = mix_at_snr(target, interferer, snr)
-        item = {"mixture": mixture, "target": target, "caption": caption_for(target_clip, rng, self.class_caption_datasets),
-                "clip": target_index, "dataset": target_clip.dataset, "snr_db": snr}
-        if self.config.with_mixup_partner:
-            item["partner"] = self._draw_audible(rng, other_than=target_index)[1]
-        return item
-
-
-def collate(items: list[dict]) -> dict:
-    batch = {key: [item[key] for item in items] for key in items[0]}
-    for key in ("mixture", "target", "partner"):
-        if key in batch:
-            batch[key] = torch.from_numpy(np.stack(batch[key]))
-    batch["clip"] = torch.tensor(batch["clip"])
-    return batch
+        return self.build(self.clips[target_index], target, interferer, snr, rng,
+                          lambda: self._draw_audible(rng, other_than=target_index)[1])
 
 
 class IndexSampler(torch.utils.data.Sampler):

@@ -1,31 +1,67 @@
-"""The built-in default data: what ``tqse train`` / ``tqse grid`` use when no manifest is named.
+"""Where tqse's own data lives, and the built-in default data: what ``tqse train`` / ``tqse grid`` / ``tqse
+eval`` use when no manifest is named.
 
 The built-in corpus (``tqse corpus build``) when one is built, the largest tier first; otherwise the
 committed CC0 fixture (12 clips), with a warning saying how to build the corpus. Nothing is downloaded
 implicitly here: ``tqse demo`` and ``tqse corpus build`` build the corpus on purpose.
+
+This module sits in the data layer and imports nothing above it, so data look-ups never pull in models or
+torch (``tqse.testing`` and ``tqse.pretrained`` import these locations from here, not the other way round).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from importlib import resources
 from pathlib import Path
 
-from tqse.testing import fixture_manifest
+from tqse.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+TIERS_LARGEST_FIRST = ("full", "default", "tiny")
+
+
+def tqse_home() -> Path:
+    """``$TQSE_HOME`` (default ``~/.cache/tqse``): installed models, decoded-clip stores."""
+    return Path(os.environ.get("TQSE_HOME", Path.home() / ".cache" / "tqse"))
+
+
+def fixture_dir() -> Path:
+    """Folder of the committed CC0 fixture (12 clips, 32 kHz mono FLAC, ``clips.jsonl``)."""
+    return Path(str(resources.files("tqse") / "assets" / "fixture"))
+
+
+def fixture_manifest() -> Path:
+    return fixture_dir() / "clips.jsonl"
+
+
+def default_corpus_dir(tier: str = "tiny") -> Path:
+    """``$TQSE_DATA/<tier>`` if ``TQSE_DATA`` is set, else ``~/.cache/tqse/corpus/<tier>``."""
+    base = os.environ.get("TQSE_DATA")
+    root = Path(base) if base else Path.home() / ".cache" / "tqse" / "corpus"
+    return root / tier
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether the corpus builder finished in ``folder`` (its ``state.json`` says so)."""
+    try:
+        return bool(json.loads((folder / "state.json").read_text()).get("stages", {}).get("done"))
+    except (OSError, ValueError):
+        return False
 
 
 def built_corpus(tier: str) -> Path | None:
     """``clips.jsonl`` of a completely built corpus tier in its default folder, or None."""
-    from tqse.data.corpus import is_complete, default_corpus_dir
-
     folder = default_corpus_dir(tier)
     return folder / "clips.jsonl" if is_complete(folder) else None
 
 
 def default_training_manifest() -> Path:
     """Clip manifest of the built-in data (see module docstring)."""
-    for tier in ("full", "default", "tiny"):
+    for tier in TIERS_LARGEST_FIRST:
         manifest = built_corpus(tier)
         if manifest is not None:
             return manifest
@@ -36,9 +72,25 @@ def default_training_manifest() -> Path:
 
 def built_corpus_mixtures(splits: tuple[str, ...]) -> list[str]:
     """Fixed-mixture manifests of the built corpus (the largest tier built), for the given splits."""
-    for tier in ("full", "default", "tiny"):
+    for tier in TIERS_LARGEST_FIRST:
         manifest = built_corpus(tier)
         if manifest is not None:
             found = [manifest.parent / "mixtures" / f"{split}.jsonl" for split in splits]
             return [str(path) for path in found if path.exists()]
     return []
+
+
+def resolve_manifest(value: str) -> str:
+    """A manifest path, or a named built-in source: ``builtin`` (the default data's clips), ``builtin:val``
+    / ``builtin:test`` / ``builtin:ood`` (its fixed mixtures) or ``fixture`` (the committed CC0 clips)."""
+    if value == "fixture":
+        return str(fixture_manifest())
+    if value == "builtin":
+        return str(default_training_manifest())
+    if value.startswith("builtin:"):
+        mixtures = Path(default_training_manifest()).parent / "mixtures" / f"{value.split(':', 1)[1]}.jsonl"
+        if not mixtures.exists():
+            raise ConfigError(f"{value}: the built-in data has no {mixtures.name} (build the corpus: "
+                              "`tqse corpus build --tier default`)")
+        return str(mixtures)
+    return value

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 from tqse.audio.io import save_audio
-from tqse.data.dataset import MixingConfig, MixtureDataset, class_caption
+from tqse.config import DataConfig
+from tqse.data.dataset import MixtureDataset, class_caption
 from tqse.data.manifest import ClipRecord, write_jsonl
 
 
@@ -26,17 +27,17 @@ def write_fixed_mixtures(clips: Sequence[ClipRecord], out_dir: str | os.PathLike
                          sample_rate: int = 32000, segment_seconds: float = 10.0, name: str = "test") -> Path:
     """Write ``count`` mixtures under ``out_dir/name/`` and the manifest ``out_dir/name.jsonl``."""
     out_dir = Path(out_dir)
-    dataset = MixtureDataset(clips, MixingConfig(sample_rate, segment_seconds, with_mixup_partner=False), seed=seed)
+    dataset = MixtureDataset(clips, DataConfig(sample_rate=sample_rate, segment_seconds=segment_seconds), seed=seed)
     rows = []
     for index in range(count):
-        item = dataset[index]
-        clip = dataset.clips[item["clip"]]
+        example = dataset[index]
+        clip = example.clip
         stem = f"{name}/{index:05d}"
-        save_audio(out_dir / f"{stem}_mixture.flac", item["mixture"], sample_rate)
-        save_audio(out_dir / f"{stem}_target.flac", item["target"], sample_rate)
-        save_audio(out_dir / f"{stem}_interferer.flac", item["mixture"] - item["target"], sample_rate)
+        save_audio(out_dir / f"{stem}_mixture.flac", example.mixture, sample_rate)
+        save_audio(out_dir / f"{stem}_target.flac", example.target, sample_rate)
+        save_audio(out_dir / f"{stem}_interferer.flac", example.mixture - example.target, sample_rate)
         rows.append({"mixture": f"{stem}_mixture.flac", "target": f"{stem}_target.flac",
-                     "interferer": f"{stem}_interferer.flac", "snr_db": round(item["snr_db"], 3),
+                     "interferer": f"{stem}_interferer.flac", "snr_db": round(example.snr_db, 3),
                      "class": clip.label, "caption": natural_caption(clip),
                      "class_caption": class_caption(clip.label) if clip.label else None})
     manifest = out_dir / f"{name}.jsonl"

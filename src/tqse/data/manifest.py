@@ -19,6 +19,7 @@ Mixture lines (fixed evaluation sets)::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from tqse.errors import ManifestError  # noqa: F401 - re-exported: `from tqse.data.manifest import ManifestError`
+from tqse.files import atomic_write, file_sha256
 
 CLIP_KEYS = {"path", "caption", "captions", "class", "dataset", "embedding_key", "frames", "sample_rate"}
 
@@ -57,6 +59,28 @@ class ClipRecord:
             out["dataset"] = self.dataset
         out.update(self.extra)
         return out
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _content_hash(path: str, mtime_ns: int, size: int) -> str:  # noqa: ARG001 - stat fields key the memo
+    return file_sha256(path)
+
+
+def audio_cache_key(clip: ClipRecord, crop_seconds: float | None) -> str:
+    """Key of ``clip``'s deterministic crop in an embedding cache (:mod:`tqse.query.cache`): content hash + crop
+    length (``None`` = whole clip).
+
+    A manifest ``embedding_key`` is used verbatim (the user manages it); otherwise the manifest's ``sha256``
+    field saves reading the file.
+    """
+    if clip.embedding_key:
+        return clip.embedding_key
+    digest = clip.extra.get("sha256")
+    if not digest:
+        st = os.stat(clip.path)
+        digest = _content_hash(str(clip.path), st.st_mtime_ns, st.st_size)
+    crop = "full" if crop_seconds is None else f"{float(crop_seconds):g}s"
+    return f"{digest[:32]}-{crop}"
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -150,25 +174,18 @@ def classes_at(labels: Iterable[str], half: str) -> set[str]:
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:
     """Write rows atomically (temporary file + rename); returns the number of lines."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     count = 0
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_write(path) as tmp, tmp.open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
-    os.replace(tmp, path)
     return count
 
 
 def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> None:
     """Write one JSON document atomically (temporary file + rename): a kill never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=indent, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=indent, ensure_ascii=False), encoding="utf-8")
 
 
 @dataclass

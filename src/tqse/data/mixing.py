@@ -1,4 +1,5 @@
-"""Two-source mixing at a drawn SNR (seed paper Sec. IV-A: SNR ~ U[-5, 5] dB), numpy, no state.
+"""Two-source mixing at a drawn SNR (seed paper Sec. IV-A: SNR ~ U[-5, 5] dB), and per-source band-limiting;
+numpy, no state.
 
 The interferer is rescaled so that the *measured* SNR of the returned pair equals the requested one; if
 the sum would clip, mixture, target and interferer are scaled by the same gain (the SNR is unchanged).
@@ -37,3 +38,26 @@ def mix_at_snr(target: np.ndarray, interferer: np.ndarray, snr_db: float,
 
 def measured_snr(target: np.ndarray, interferer: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(target.astype(np.float64) ** 2) / np.sum(interferer.astype(np.float64) ** 2)))
+
+
+LOWPASS_CUTOFFS = (4000.0, 5500.0, 8000.0, 11025.0)     # telephone, 11/16/22.05 kHz originals
+
+
+def random_lowpass(wav: np.ndarray, rng: np.random.Generator, p: float, sample_rate: int) -> np.ndarray:
+    """With probability ``p``, band-limit ``wav`` to a cutoff typical of band-limited sources.
+
+    Training-time augmentation so that "nothing above 11 kHz" cannot identify a class whose sources happen
+    to be 22.05 kHz originals (the built-in corpus records each clip's ``bandwidth_hz``). FFT brick wall
+    with a 10 % cosine taper.
+
+    Shape:
+        wav: [..., T]; returns the same shape.
+    """
+    if rng.random() >= p:
+        return wav
+    cutoff = float(rng.choice(LOWPASS_CUTOFFS))
+    spec = np.fft.rfft(wav, axis=-1)
+    freqs = np.fft.rfftfreq(wav.shape[-1], 1 / sample_rate)
+    gain = np.clip((cutoff - freqs) / (0.1 * cutoff), 0.0, 1.0)
+    gain = 0.5 - 0.5 * np.cos(np.pi * gain)
+    return np.fft.irfft(spec * gain, n=wav.shape[-1], axis=-1).astype(np.float32)

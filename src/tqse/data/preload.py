@@ -19,6 +19,7 @@ import numpy as np
 
 from tqse.audio.io import load_audio
 from tqse.data.manifest import ClipRecord
+from tqse.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,5 @@ def _signature(clips: Sequence[ClipRecord], sample_rate: int) -> str:
 
 
 def _save_atomic(path: Path, store: ClipStore) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, samples=store.samples, offsets=store.offsets)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, samples=store.samples, offsets=store.offsets)

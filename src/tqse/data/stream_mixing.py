@@ -14,9 +14,9 @@ from collections import deque
 import numpy as np
 import torch
 
-from tqse.data.dataset import SILENT_PEAK, MixingConfig, caption_for, fit_segment
+from tqse.config import DataConfig
+from tqse.data.dataset import SILENT_PEAK, ExampleBuilder, fit_segment
 from tqse.data.manifest import ManifestError
-from tqse.data.mixing import mix_at_snr
 
 MIN_BARREN_RUN = 1000  # streamed clips in a row that may give no mixture before the stream is called unusable
 
@@ -24,15 +24,15 @@ MIN_BARREN_RUN = 1000  # streamed clips in a row that may give no mixture before
 class StreamMixtureDataset(torch.utils.data.IterableDataset):
     """Mixtures from a stream of ``(ClipRecord, wav, sample_rate)`` at ``config.sample_rate``.
 
-    Items have the keys of :class:`~tqse.data.dataset.MixtureDataset` items, with ``record`` (the target's
-    ClipRecord) in place of a clip index.
+    Yields :class:`~tqse.data.dataset.Example` s; ``config``, ``mixup_partner`` and ``cache_keys`` as for
+    :class:`~tqse.data.dataset.MixtureDataset`; ``source`` (the shard index) is named in errors.
     """
 
-    def __init__(self, stream, config: MixingConfig, seed: int = 0, class_caption_datasets=(), pool_size: int = 64,
-                 source: str = "the shard stream"):
+    def __init__(self, stream, config: DataConfig, seed: int = 0, mixup_partner: bool = False,
+                 cache_keys: bool = False, pool_size: int = 64, source: str = "the shard stream"):
         super().__init__()
         self.stream, self.config, self.seed, self.source = stream, config, seed, source
-        self.class_caption_datasets = set(class_caption_datasets)
+        self.build = ExampleBuilder(config, mixup_partner, cache_keys)
         self.segment = int(round(config.segment_seconds * config.sample_rate))
         self.pool_size = pool_size
 
@@ -72,11 +72,7 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
             else:
                 barren = 0
                 snr = float(rng.uniform(*self.config.snr_db))
-                mixture, target, _ = mix_at_snr(crop, interferer, snr)
-                item = {"mixture": mixture, "target": target, "caption": caption_for(record, rng, self.class_caption_datasets),
-                        "clip": -1, "record": record, "dataset": record.dataset, "snr_db": snr}
-                if self.config.with_mixup_partner:
-                    item["partner"] = self._pick(pool, record, rng)
-                yield item
+                # The pool holds another clip here (the interferer), so the partner draw finds one too.
+                yield self.build(record, crop, interferer, snr, rng, lambda: self._pick(pool, record, rng))
             if np.abs(crop).max() >= SILENT_PEAK:
                 pool.append((record.embedding_key, record.label, crop))

@@ -32,6 +32,7 @@ from tqse.audio.resample import match_length
 from tqse.data.manifest import write_json
 from tqse.eval.metrics import Metrics
 from tqse.eval.protocols import AUDIOSEP, METRICS, EvalItem, aggregate
+from tqse.files import atomic_write
 
 log = logging.getLogger(__name__)
 SUMMARY_FORMAT = "tqse-eval/1"
@@ -60,12 +61,10 @@ def _read_done(csv_path: Path, items: Sequence[EvalItem]) -> dict[int, dict[str,
 def _rewrite_done(csv_path: Path, done: dict[int, dict[str, Any]]) -> None:
     """Keep only complete rows before appending: a row cut short by a kill would otherwise be glued to the next
     row written (appending continues on its line) and read back as a row of shifted columns."""
-    tmp = csv_path.with_name(f".{csv_path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
+    with atomic_write(csv_path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(done[i] for i in sorted(done))
-    os.replace(tmp, csv_path)
 
 
 Job = tuple[str, int, EvalItem]  # (set name, index in the set, item)

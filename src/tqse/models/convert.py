@@ -14,7 +14,6 @@ and ``bn2`` norms (:func:`~tqse.models.resunet.unused_audiosep_keys`). Everythin
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import torch
 
 from tqse.errors import CheckpointError
+from tqse.files import file_sha256
 from tqse.models.model_dir import model_config, save_model_dir
 from tqse.models.resunet import ResUNet30, unused_audiosep_keys
 from tqse.models.separator import Separator
@@ -127,7 +127,7 @@ def convert_audiosep(ckpt_path: str | os.PathLike, out_dir: str | os.PathLike, *
               "drop_unused_film": drop_unused_film}
     encoder = dict(encoder or DEFAULT_ENCODER)
     trained_with = {"source": "AudioSep (Liu et al., 'Separate Anything You Describe', 2023)",
-                    "checkpoint": ckpt_path.name, "sha256": _sha256(ckpt_path),
+                    "checkpoint": ckpt_path.name, "sha256": file_sha256(ckpt_path),
                     "converted_by": "tqse convert audiosep", "query_encoder": f"LAION-CLAP {CLAP_FILE}"}
     separator = Separator("resunet30", kwargs)
     separator.separator.load_state_dict(state)  # adapt_audiosep_state checked the keys and shapes
@@ -140,14 +140,6 @@ def convert_audiosep(ckpt_path: str | os.PathLike, out_dir: str | os.PathLike, *
 def _preview(items: list[str], limit: int = 6) -> str:
     shown = ", ".join(items[:limit])
     return f"[{shown}{', …' if len(items) > limit else ''}]"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 _README = """# AudioSep ResUNet30 converted to tqse

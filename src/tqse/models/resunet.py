@@ -43,9 +43,6 @@ POOLS = ((2, 2), (2, 2), (2, 2), (2, 2), (2, 2), (1, 2))  # (time, freq) pooling
 TIME_MULTIPLE = 32  # 2 ** (number of time poolings)
 MASK_MAPS = 3  # magnitude logit, phase real, phase imag
 
-# Parameter counts checked by tests/models/test_resunet.py (AudioSep's own model has 26,447,941 trainable).
-TRAINABLE_PARAMETERS = {False: 26_447_941, True: 25_623_941}
-
 
 def shift_act(bn: nn.BatchNorm2d, x: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     """``LeakyReLU(BN(x) + beta)``; in eval mode BN and the FiLM shift are folded into one ``addcmul``.

@@ -26,7 +26,8 @@ from torch import nn
 from tqse.audio.stft import MelSpectrogram
 from tqse.errors import CheckpointError
 from tqse.query.base import FrozenModule, as_batch, fit_length, l2_normalise
-from tqse.query.hf import check_keys, check_tokenizer, file_sha256, require_file, set_hub_offline
+from tqse.files import file_sha256
+from tqse.query.hf import check_keys, check_tokenizer, require_file, set_hub_offline
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "builtin_encoder"
 

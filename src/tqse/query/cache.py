@@ -21,7 +21,6 @@ to the training segment length or disable the cache.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -32,35 +31,14 @@ import numpy as np
 import torch
 
 from tqse.audio.io import load_audio
-from tqse.data.manifest import ClipRecord
+from tqse.data.manifest import ClipRecord, audio_cache_key
 from tqse.errors import QueryError
+from tqse.files import atomic_write
 from tqse.query.base import QueryEncoder, fit_length
-from tqse.query.hf import file_sha256
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _content_hash(path: str, mtime_ns: int, size: int) -> str:  # noqa: ARG001 - stat fields key the memo
-    return file_sha256(path)
-
-
-def audio_cache_key(clip: ClipRecord, crop_seconds: float | None) -> str:
-    """Cache key of ``clip``'s deterministic crop: content hash + crop length (``None`` = whole clip).
-
-    A manifest ``embedding_key`` is used verbatim (the user manages it); otherwise the manifest's ``sha256``
-    field saves reading the file.
-    """
-    if clip.embedding_key:
-        return clip.embedding_key
-    digest = clip.extra.get("sha256")
-    if not digest:
-        st = os.stat(clip.path)
-        digest = _content_hash(str(clip.path), st.st_mtime_ns, st.st_size)
-    crop = "full" if crop_seconds is None else f"{float(crop_seconds):g}s"
-    return f"{digest[:32]}-{crop}"
 
 
 def crop_clip(wav: np.ndarray, sample_rate: int, crop_seconds: float | None) -> np.ndarray:
@@ -93,12 +71,10 @@ class _Table:
         """Append rows atomically (array first, keys last: a reader never sees keys without rows)."""
         old = np.asarray(self.array) if self.array is not None else np.zeros((0, new_rows.shape[1]), np.float32)
         merged = np.concatenate([old, new_rows.astype(np.float32)])
-        tmp = self.array_path.with_name(f".{self.array_path.name}.tmp{os.getpid()}.npy")
-        np.save(tmp, merged)
-        os.replace(tmp, self.array_path)
-        tmp_keys = self.keys_path.with_name(f".{self.keys_path.name}.tmp{os.getpid()}")
-        tmp_keys.write_text(json.dumps(self.keys + new_keys))
-        os.replace(tmp_keys, self.keys_path)
+        with atomic_write(self.array_path, suffix=".npy") as tmp:
+            np.save(tmp, merged)
+        with atomic_write(self.keys_path) as tmp:
+            tmp.write_text(json.dumps(self.keys + new_keys))
         self.__init__(self.array_path.parent, self.array_path.stem)
 
 

@@ -20,11 +20,10 @@ import torch
 import torch.nn.functional as F
 
 from tqse.audio.io import load_audio
+from tqse.config import ManipulationConfig
 from tqse.data.manifest import ClipRecord
 from tqse.query.base import QueryEncoder, fit_length
 from tqse.query.cache import crop_clip
-
-Manipulation = Callable[[torch.Tensor], torch.Tensor]
 
 FIGURES = [("paired_cos", "paired cos"), ("unpaired_cos", "unpaired cos"), ("audio_audio_cos", "audio-audio cos"),
            ("text_text_cos", "text-text cos"), ("centroid_distance", "centroid dist."),
@@ -119,11 +118,12 @@ def embed_clips(encoder: QueryEncoder, clips: list[ClipRecord], crop_seconds: fl
     return torch.cat(audio), torch.cat(text)
 
 
-def default_manipulations(text_emb: torch.Tensor, pca_dim: int = 16, pca_fit: int = 1000) -> dict[str, tuple]:
+def default_manipulations(text_emb: torch.Tensor) -> dict[str, tuple]:
     """The paper's embedding manipulations at their training strengths, as ``name -> (fn, also_text)``.
 
     Dropout and noise act on the audio queries only (training-time augmentations); PCA and PCA-inv are
-    fitted on (up to ``pca_fit``) text embeddings and, being part of the model, apply to text too.
+    fitted on (up to ``fit_on``) text embeddings and, being part of the model, apply to text too. Strengths
+    are the config defaults (:class:`~tqse.config.ManipulationConfig`).
     """
     from tqse.models.separator import PCAProjection
     from tqse.query.manipulations import EmbeddingDropout, GaussianNoise
@@ -131,12 +131,13 @@ def default_manipulations(text_emb: torch.Tensor, pca_dim: int = 16, pca_fit: in
     def audio_only(fn):
         return lambda q: fn(q, torch.ones(q.shape[0], dtype=torch.bool))
 
-    out: dict[str, tuple] = {"dropout": (audio_only(EmbeddingDropout()), False),
-                             "noise": (audio_only(GaussianNoise()), False)}
-    fit = text_emb[:pca_fit]
-    if fit.shape[0] >= pca_dim:
-        out["pca"] = (PCAProjection.fit(fit, pca_dim), True)
-        out["pca-inv"] = (PCAProjection.fit(fit, pca_dim, inverse=True), True)
+    config = ManipulationConfig()
+    out: dict[str, tuple] = {"dropout": (audio_only(EmbeddingDropout(config.dropout)), False),
+                             "noise": (audio_only(GaussianNoise(config.noise)), False)}
+    fit = text_emb[:config.pca.fit_on]
+    if fit.shape[0] >= config.pca.dim:
+        out["pca"] = (PCAProjection.fit(fit, config.pca.dim), True)
+        out["pca-inv"] = (PCAProjection.fit(fit, config.pca.dim, inverse=True), True)
     return out
 
 
@@ -145,6 +146,7 @@ def waveform_manipulations(encoder: QueryEncoder, clips: list[ClipRecord], crop_
     """Mixup (another clip of the set at SNR U[-5, 5] dB) and SpecAugment, which re-run the audio tower."""
     from tqse.query.manipulations import mixup_waveforms, spec_augment
 
+    config = ManipulationConfig()
     generator = torch.Generator().manual_seed(seed)
     wavs = [torch.from_numpy(w) for w in _load_crops(encoder, [c for c in clips if c.captions], crop_seconds)]
     partner = torch.randperm(len(wavs), generator=generator).tolist()
@@ -152,9 +154,10 @@ def waveform_manipulations(encoder: QueryEncoder, clips: list[ClipRecord], crop_
     def mixup(wav: torch.Tensor, i: int) -> torch.Tensor:
         other = wavs[partner[i] if partner[i] != i else (i + 1) % len(wavs)]
         other = fit_length(other, wav.shape[-1])[None]
-        return mixup_waveforms(wav, other, generator=generator)
+        return mixup_waveforms(wav, other, tuple(config.mixup.snr_db), generator)
 
-    return {"mixup": {"wave_fn": mixup}, "specaugment": {"feature_fn": lambda f: spec_augment(f, generator=generator)}}
+    return {"mixup": {"wave_fn": mixup},
+            "specaugment": {"feature_fn": lambda f: spec_augment(f, config.specaugment, generator)}}
 
 
 def gap_report(encoder: QueryEncoder, clips: list[ClipRecord], manipulations: dict[str, object] | None = None,

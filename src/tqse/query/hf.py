@@ -22,6 +22,7 @@ from typing import Any, Iterable
 import torch
 
 from tqse.errors import CheckpointError
+from tqse.files import file_sha256
 
 
 def set_hub_offline() -> None:
@@ -41,15 +42,6 @@ def require_file(path: str | os.PathLike, what: str, hint: str = "") -> Path:
     if not p.exists():
         raise CheckpointError(f"{p}: {what} not found" + (f" ({hint})" if hint else ""))
     return p
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file's bytes (streamed: checkpoints are GBs)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def dir_sha256(path: str | os.PathLike, patterns: Iterable[str] = ("*.safetensors", "*.bin", "*.json",

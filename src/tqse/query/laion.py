@@ -26,8 +26,9 @@ import torch
 
 from tqse.errors import CheckpointError
 from tqse.query.base import FrozenModule, as_batch, fit_length, l2_normalise
-from tqse.query.hf import (check_keys, check_tokenizer, dir_sha256, file_sha256, pooled, require_file,
-                           set_hub_offline, state_dict_of, torch_load)
+from tqse.files import file_sha256
+from tqse.query.hf import (check_keys, check_tokenizer, dir_sha256, pooled, require_file, set_hub_offline,
+                           state_dict_of, torch_load)
 
 _RENAME = {"text_branch": "text_model", "audio_branch": "audio_model.audio_encoder", "attn": "attention.self",
            "self.proj": "output.dense", "attention.self_mask": "attn_mask", "mlp.fc1": "intermediate.dense",

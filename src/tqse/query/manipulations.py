@@ -19,11 +19,14 @@ same projection is applied to every query at inference too, so the separator own
 (:class:`tqse.models.separator.PCAProjection`).
 
 All random draws take an explicit ``torch.Generator`` so a training step is reproducible from its seed.
+Strengths come from the config sections (:mod:`tqse.config`), the one place their defaults live.
 """
 
 from __future__ import annotations
 
 import torch
+
+from tqse.config import DropoutConfig, NoiseConfig, SpecAugmentConfig
 
 Range = tuple[float, float]
 
@@ -41,10 +44,9 @@ def _per_modality(is_audio: torch.Tensor, audio: Range, text: Range, generator) 
 class EmbeddingDropout:
     """Bernoulli dropout of embedding dimensions with a per-example rate (see module docstring)."""
 
-    def __init__(self, p_audio: Range = (0.75, 0.95), p_text: Range = (0.25, 0.75), rescale: bool = False,
-                 renormalize: bool = False):
-        self.p_audio, self.p_text, self.rescale = tuple(p_audio), tuple(p_text), rescale
-        self.renormalize = renormalize
+    def __init__(self, config: DropoutConfig):
+        self.p_audio, self.p_text, self.rescale = tuple(config.p_audio), tuple(config.p_text), config.rescale
+        self.renormalize = config.renormalize
 
     def __call__(self, q: torch.Tensor, is_audio: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         p = _per_modality(is_audio, self.p_audio, self.p_text, generator).to(q.dtype)[:, None]  # [B, 1]
@@ -61,8 +63,8 @@ class EmbeddingDropout:
 class GaussianNoise:
     """``q + a v / |v|``: noise of norm exactly ``a`` in a random direction (see module docstring)."""
 
-    def __init__(self, alpha_audio: Range = (1.5, 3.5), alpha_text: Range = (1.0, 2.0)):
-        self.alpha_audio, self.alpha_text = tuple(alpha_audio), tuple(alpha_text)
+    def __init__(self, config: NoiseConfig):
+        self.alpha_audio, self.alpha_text = tuple(config.alpha_audio), tuple(config.alpha_text)
 
     def __call__(self, q: torch.Tensor, is_audio: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         alpha = _per_modality(is_audio, self.alpha_audio, self.alpha_text, generator).to(q.dtype)[:, None]
@@ -70,7 +72,7 @@ class GaussianNoise:
         return q + alpha * v / v.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
-def mixup_waveforms(target: torch.Tensor, other: torch.Tensor, snr_db: Range = (-5.0, 5.0),
+def mixup_waveforms(target: torch.Tensor, other: torch.Tensor, snr_db: Range,
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """Mix ``other`` into ``target`` (both ``[B, T]``) at a per-example SNR drawn from ``snr_db``."""
     snr = _uniform(*snr_db, target.shape[0], generator, target.device)[:, None]
@@ -84,12 +86,14 @@ def scale_to_snr(target: torch.Tensor, interferer: torch.Tensor, snr_db: torch.T
     return interferer * torch.sqrt(target_energy / (interferer_energy * 10 ** (snr_db / 10)))
 
 
-def spec_augment(features: torch.Tensor, time_masks: int = 2, time_width: int = 64, freq_masks: int = 2,
-                 freq_width: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Zero random frame and mel-bin bands of ``features`` ``[B, frames, mels]`` (per example)."""
+def spec_augment(features: torch.Tensor, config: SpecAugmentConfig,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """Zero ``config.time_masks`` frame bands and ``config.freq_masks`` mel-bin bands of ``features``
+    ``[B, frames, mels]``, each of a width drawn per example from ``U[0, width]``."""
     b, frames, mels = features.shape
     keep = torch.ones(b, frames, mels, dtype=torch.bool)
-    for axis, count, width, size in ((1, time_masks, time_width, frames), (2, freq_masks, freq_width, mels)):
+    for axis, count, width, size in ((1, config.time_masks, config.time_width, frames),
+                                     (2, config.freq_masks, config.freq_width, mels)):
         for _ in range(count):
             widths = torch.randint(0, width + 1, (b,), generator=generator)
             starts = (torch.rand(b, generator=generator) * (size - widths + 1).clamp_min(1)).long()

@@ -28,8 +28,8 @@ import torch
 
 from tqse.errors import CheckpointError
 from tqse.query.base import FrozenModule, as_batch, fit_length, l2_normalise
-from tqse.query.hf import (check_keys, check_tokenizer, file_sha256, require_file, set_hub_offline,
-                           state_dict_of, torch_load)
+from tqse.files import file_sha256
+from tqse.query.hf import check_keys, check_tokenizer, require_file, set_hub_offline, state_dict_of, torch_load
 
 # GPT-2 attention-mask buffers that older transformers saved and current ones rebuild.
 IGNORED = re.compile(r"attn\.(masked_)?bias$")

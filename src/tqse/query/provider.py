@@ -16,6 +16,7 @@ from typing import Sequence
 import torch
 
 from tqse.config import ManipulationConfig, QueryConfig
+from tqse.data.dataset import Batch
 from tqse.errors import QueryError
 from tqse.query.manipulations import EmbeddingDropout, GaussianNoise, mixup_waveforms, spec_augment
 
@@ -34,15 +35,10 @@ class QueryProvider:
         self.encoder, self.config, self.sample_rate = encoder, config, sample_rate
         self.device = torch.device(device)
         m: ManipulationConfig = config.manipulation
-        self.dropout = EmbeddingDropout(m.dropout.p_audio, m.dropout.p_text, m.dropout.rescale,
-                                        m.dropout.renormalize) if m.dropout.enabled else None
-        self.noise = GaussianNoise(m.noise.alpha_audio, m.noise.alpha_text) if m.noise.enabled else None
+        self.dropout = EmbeddingDropout(m.dropout) if m.dropout.enabled else None
+        self.noise = GaussianNoise(m.noise) if m.noise.enabled else None
         self.cache = cache
         self._text_memo: dict[str, torch.Tensor] = {}
-
-    @property
-    def needs_partner(self) -> bool:
-        return self.config.manipulation.mixup.enabled
 
     @property
     def runs_audio_tower(self) -> bool:
@@ -86,30 +82,29 @@ class QueryProvider:
             wav = mixup_waveforms(wav, partners.to(self.device), tuple(m.mixup.snr_db), generator)
         with torch.no_grad():
             if m.specaugment.enabled:
-                s = m.specaugment
                 features = self.encoder.audio_features(wav, self.sample_rate)
-                features = spec_augment(features, s.time_masks, s.time_width, s.freq_masks, s.freq_width, generator)
+                features = spec_augment(features, m.specaugment, generator)
                 return self.encoder.embed_features(features).float().cpu()
             return self.encoder.embed_audio(wav, self.sample_rate).float().cpu()
 
-    def __call__(self, batch: dict, generator: torch.Generator, keys: Sequence[str] | None = None) -> torch.Tensor:
-        """``batch`` from :func:`tqse.data.dataset.collate` -> ``[B, D']`` queries on the CPU."""
-        is_audio = self.modality(batch["dataset"], generator)
+    def __call__(self, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        """A training :class:`~tqse.data.dataset.Batch` -> ``[B, D']`` queries on the CPU."""
+        is_audio = self.modality(batch.datasets, generator)
         dim = self.encoder.dim
         query = torch.empty(len(is_audio), dim)
         text_rows = (~is_audio).nonzero().flatten().tolist()
         audio_rows = is_audio.nonzero().flatten().tolist()
         if text_rows:
-            captions = [batch["caption"][i] for i in text_rows]
-            empty = [batch["dataset"][i] for i, c in zip(text_rows, captions) if not c]
+            captions = [batch.captions[i] for i in text_rows]
+            empty = [batch.datasets[i] for i, c in zip(text_rows, captions) if not c]
             if empty:
                 raise QueryError(f"dataset '{empty[0]}' has clips without captions: query it by audio "
                                  f"(query.modes.{empty[0]}=audio)")
             query[text_rows] = self.embed_text(captions)
         if audio_rows:
-            partners = batch["partner"][audio_rows] if "partner" in batch else None
-            row_keys = [keys[i] for i in audio_rows] if keys is not None else None
-            query[audio_rows] = self.embed_audio(batch["target"][audio_rows], row_keys, partners, generator)
+            partners = batch.partner[audio_rows] if batch.partner is not None else None
+            row_keys = [batch.cache_keys[i] for i in audio_rows] if batch.cache_keys is not None else None
+            query[audio_rows] = self.embed_audio(batch.target[audio_rows], row_keys, partners, generator)
         return self.manipulate(query, is_audio, generator)
 
     def manipulate(self, query: torch.Tensor, is_audio: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

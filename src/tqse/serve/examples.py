@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
+
+from tqse.data.defaults import fixture_dir
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,6 @@ QUERIES = {
     "guitar": ("guit_harmonics.flac", "guitar harmonics"),
     "drums": ("loop_breakbeat.flac", "a breakbeat"),
 }
-
-
-def fixture_dir() -> Path:
-    return Path(str(resources.files("tqse") / "assets" / "fixture"))
 
 
 @lru_cache(maxsize=1)

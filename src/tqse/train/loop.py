@@ -153,7 +153,7 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         if dist_info.enabled else model
     provider = QueryProvider(encoder, config.query, config.data.sample_rate, device=device,
                              cache=_open_cache(config, encoder))
-    loader = setup.build_loader(config, clips, dist_info.rank, dist_info.world_size, start_step, provider.needs_partner)
+    loader = setup.build_loader(config, clips, dist_info.rank, dist_info.world_size, start_step)
     metrics = MetricsLogger(run_dir / "metrics.jsonl", start_step,
                             run_dir / "tensorboard" if config.train.tensorboard and dist_info.is_main else None) \
         if dist_info.is_main else None
@@ -179,9 +179,8 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         batch = next(batches)
         generator = torch.Generator().manual_seed(step_seed(config.train.seed, step, dist_info.rank))
         torch.manual_seed(step_seed(config.train.seed, step, dist_info.rank))
-        keys = _cache_keys(provider, clips, batch, config)
-        query = provider(batch, generator, keys).to(device)
-        mixture, target = batch["mixture"].to(device), batch["target"].to(device)
+        query = provider(batch, generator).to(device)
+        mixture, target = batch.mixture.to(device), batch.target.to(device)
         with autocast:
             estimate = ddp_model(mixture, query)
         loss = neg_si_sdr(estimate, target)
@@ -259,15 +258,6 @@ def _open_cache(config: RunConfig, encoder):
     from tqse.query.cache import EmbeddingCache
 
     return EmbeddingCache.open(config.query.cache_dir, encoder.name)
-
-
-def _cache_keys(provider: QueryProvider, clips, batch, config: RunConfig):
-    if provider.cache is None:
-        return None
-    from tqse.query.cache import audio_cache_key
-
-    records = batch.get("record") or [clips[i] for i in batch["clip"].tolist()]
-    return [audio_cache_key(record, config.data.segment_seconds) for record in records]
 
 
 def _best_score(best_file: Path) -> float:

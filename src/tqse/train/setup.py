@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 
 from tqse.config import RunConfig
-from tqse.data.dataset import IndexSampler, MixingConfig, MixtureDataset, check_mixable, class_caption, collate
+from tqse.data.dataset import IndexSampler, MixtureDataset, check_mixable, class_caption, collate
+from tqse.data.defaults import default_training_manifest, resolve_manifest, tqse_home
 from tqse.data.manifest import ClipRecord, classes_at, read_clips
 from tqse.errors import ConfigError
 from tqse.models import resolve_preset
@@ -20,28 +21,7 @@ log = logging.getLogger(__name__)
 
 def default_manifests() -> dict[str, str]:
     """The built-in default training data when ``data.use`` is empty (see :mod:`tqse.data.defaults`)."""
-    from tqse.data.defaults import default_training_manifest
-
     return {"builtin": str(default_training_manifest())}
-
-
-def resolve_manifest(value: str) -> str:
-    """A manifest path, or a named built-in source: ``builtin`` (the default data's clips), ``builtin:val``
-    / ``builtin:test`` / ``builtin:ood`` (its fixed mixtures) or ``fixture`` (the committed CC0 clips)."""
-    from tqse.data.defaults import default_training_manifest
-    from tqse.testing import fixture_manifest
-
-    if value == "fixture":
-        return str(fixture_manifest())
-    if value == "builtin":
-        return str(default_training_manifest())
-    if value.startswith("builtin:"):
-        mixtures = Path(default_training_manifest()).parent / "mixtures" / f"{value.split(':', 1)[1]}.jsonl"
-        if not mixtures.exists():
-            raise ConfigError(f"{value}: the built-in data has no {mixtures.name} (build the corpus: "
-                              "`tqse corpus build --tier default`)")
-        return str(mixtures)
-    return value
 
 
 def training_sources(config: RunConfig) -> dict[str, str]:
@@ -127,28 +107,30 @@ def build_training_model(config: RunConfig, encoder_dim: int, pca: PCAProjection
                           f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
 
 
-def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_size: int, start_step: int,
-                 needs_partner: bool) -> torch.utils.data.DataLoader:
-    """Map-style mixing over manifest clips, or stream mixing when the sources are shard indexes."""
+def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_size: int,
+                 start_step: int) -> torch.utils.data.DataLoader:
+    """Map-style mixing over manifest clips, or stream mixing when the sources are shard indexes.
+
+    Examples carry a mixup partner when the mixup query augmentation is on, and their cache key when queries
+    are read from an embedding cache.
+    """
     data = config.data
-    mixing = MixingConfig(data.sample_rate, data.segment_seconds, tuple(data.snr_db), data.different_class,
-                          with_mixup_partner=needs_partner, random_lowpass=data.random_lowpass,
-                          preload=data.preload, preload_cache=str(_preload_cache()) if data.preload else None)
+    carry = dict(mixup_partner=config.query.manipulation.mixup.enabled, cache_keys=bool(config.query.cache_dir))
     loader_args = dict(num_workers=data.workers, collate_fn=collate, prefetch_factor=4 if data.workers else None)
     if config.train.batch_size % world_size:
         raise ConfigError(f"train.batch_size={config.train.batch_size} is the global batch: it must be divisible "
                           f"by the {world_size} processes")
     shards = {k: v for k, v in training_sources(config).items() if is_shard_index(v)}
     if shards:
-        return _stream_loader(config, shards, mixing, rank, world_size, start_step, len(clips), loader_args)
+        return _stream_loader(config, shards, carry, rank, world_size, start_step, len(clips), loader_args)
     source = ", ".join(v for v in training_sources(config).values())
-    dataset = MixtureDataset(clips, mixing, seed=config.train.seed, class_caption_datasets=data.class_caption_datasets,
-                             source=source)
+    preload_cache = str(tqse_home() / "preload") if data.preload else None
+    dataset = MixtureDataset(clips, data, seed=config.train.seed, preload_cache=preload_cache, source=source, **carry)
     sampler = IndexSampler(config.train.batch_size, rank, world_size, start_step, config.train.steps)
     return torch.utils.data.DataLoader(dataset, batch_size=sampler.local_batch, sampler=sampler, **loader_args)
 
 
-def _stream_loader(config: RunConfig, shards: dict[str, str], mixing: MixingConfig, rank: int, world_size: int,
+def _stream_loader(config: RunConfig, shards: dict[str, str], carry: dict, rank: int, world_size: int,
                    start_step: int, n_manifest_clips: int, loader_args: dict) -> torch.utils.data.DataLoader:
     from tqse.data.shards import ShardStream
     from tqse.data.stream_mixing import StreamMixtureDataset
@@ -162,17 +144,10 @@ def _stream_loader(config: RunConfig, shards: dict[str, str], mixing: MixingConf
                          shuffle_buffer=256, infinite=True, rank=rank, world_size=world_size)
     # The manifest path's check, from the index's counts: a set that cannot make a mixture would
     # otherwise spin in the loader (no clip) or mix a clip with itself (one clip, or one class).
-    check_mixable(len(stream), stream.classes(), mixing.different_class, index)
+    check_mixable(len(stream), stream.classes(), config.data.different_class, index)
     stream.set_start(start_step, local_batch)
-    dataset = StreamMixtureDataset(stream, mixing, seed=config.train.seed,
-                                   class_caption_datasets=config.data.class_caption_datasets, source=index)
+    dataset = StreamMixtureDataset(stream, config.data, seed=config.train.seed, source=index, **carry)
     return torch.utils.data.DataLoader(dataset, batch_size=local_batch, **loader_args)
-
-
-def _preload_cache() -> Path:
-    from tqse.pretrained import tqse_home
-
-    return tqse_home() / "preload"
 
 
 def run_dir_for(config: RunConfig) -> Path:

@@ -12,13 +12,7 @@ import os
 from pathlib import Path
 
 from tqse.data.corpus.sources import TIERS
-
-
-def default_corpus_dir(tier: str = "tiny") -> Path:
-    """``$TQSE_DATA/<tier>`` if ``TQSE_DATA`` is set, else ``~/.cache/tqse/corpus/<tier>``."""
-    base = os.environ.get("TQSE_DATA")
-    root = Path(base) if base else Path.home() / ".cache" / "tqse" / "corpus"
-    return root / tier
+from tqse.data.defaults import default_corpus_dir, is_complete
 
 
 def build_corpus(tier: str = "tiny", out: str | os.PathLike | None = None, **kwargs) -> Path:
@@ -38,13 +32,6 @@ def ensure_corpus(tier: str = "tiny", out: str | os.PathLike | None = None) -> P
     if is_complete(folder):
         return folder / "clips.jsonl"
     return build_corpus(tier, folder)
-
-
-def is_complete(folder: Path) -> bool:
-    try:
-        return bool(json.loads((folder / "state.json").read_text()).get("stages", {}).get("done"))
-    except (OSError, ValueError):
-        return False
 
 
 def credits_text(corpus_dir: str | os.PathLike) -> str:

@@ -136,26 +136,3 @@ def make_clips(own: np.ndarray, others: list[np.ndarray], length: int, max_segme
     if len(own) >= length:
         return [peak_normalise(seg) for seg in segments(own, length, max_segments, rng)]
     return [peak_normalise(loop_takes([own] + others, length, rng))]
-
-
-LOWPASS_CUTOFFS = (4000.0, 5500.0, 8000.0, 11025.0)     # telephone, 11/16/22.05 kHz originals
-
-
-def random_lowpass(wav: np.ndarray, rng: np.random.Generator, p: float = 0.5,
-                   sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """With probability ``p``, band-limit ``wav`` to a cutoff typical of the corpus' band-limited sources.
-
-    Training-time augmentation so that "nothing above 11 kHz" cannot identify a class whose sources happen
-    to be 22.05 kHz originals (see each clip's ``bandwidth_hz``). FFT brick wall with a 10 % cosine taper.
-
-    Shape:
-        wav: [..., T]; returns the same shape.
-    """
-    if rng.random() >= p:
-        return wav
-    cutoff = float(rng.choice(LOWPASS_CUTOFFS))
-    spec = np.fft.rfft(wav, axis=-1)
-    freqs = np.fft.rfftfreq(wav.shape[-1], 1 / sample_rate)
-    gain = np.clip((cutoff - freqs) / (0.1 * cutoff), 0.0, 1.0)
-    gain = 0.5 - 0.5 * np.cos(np.pi * gain)
-    return np.fft.irfft(spec * gain, n=wav.shape[-1], axis=-1).astype(np.float32)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from tqse.data.manifest import write_json
+from tqse.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +261,6 @@ def verify(entry: PackageFiles) -> list[str]:
     bad = []
     for item in entry.files:
         path = entry.path(item["path"])
-        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != item["sha256"]:
+        if not path.exists() or file_sha256(path) != item["sha256"]:
             bad.append(item["path"])
     return bad

@@ -76,16 +76,3 @@ def assign_splits(groups: list[GroupInfo], ood_sources: frozenset[str] | set[str
             split[g.group] = choice
             counts[choice] += g.weight
     return split
-
-
-def check_splits(rows: list[dict], ood_sources: frozenset[str] | set[str]) -> list[str]:
-    """Invariant violations in manifest rows (empty list = fine): a group in two splits, OOD in train."""
-    problems = []
-    seen: dict[str, str] = {}
-    for row in rows:
-        group, split = row["recording_group"], row["split"]
-        if seen.setdefault(group, split) != split:
-            problems.append(f"group {group} is in both {seen[group]} and {split}")
-        if split == "train" and set(row.get("sources", [row.get("source_id")])) & set(ood_sources):
-            problems.append(f"{row['path']}: out-of-domain source in train")
-    return sorted(set(problems))

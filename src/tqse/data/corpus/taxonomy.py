@@ -64,7 +64,6 @@ FAMILIES: dict[str, str] = {"speech female": "speech", "speech male": "speech", 
 
 Rule = tuple[str, str, str]
 
-_GAME = r"games/"
 RULES: dict[str, list[Rule]] = {
     "sonic-pi-samples": [
         (r"/(drum_|bd_|sn_|loop_amen|loop_breakbeat|elec_(filt_snare|fuzz_tom|hi_snare|hollow_kick|lo_snare|"

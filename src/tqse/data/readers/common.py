@@ -15,7 +15,6 @@ hands them to :func:`build_manifest`, which
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ import soundfile as sf
 
 from tqse.audio.io import AudioError, audio_info
 from tqse.data.manifest import ManifestError, write_jsonl
+from tqse.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,6 @@ class BuildReport:
         skips = ", ".join(f"{reason} {self.skipped.get(reason, 0)}" for reason in SKIP_REASONS)
         return (f"{self.manifest}: {self.kept} clips kept of {self.total} ({skips} skipped; "
                 f"{self.resumed} resumed from a previous run) in {self.seconds:.1f} s")
-
-
-def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check(row: dict[str, Any], min_frames_at: float, verify: bool, sha256: bool) -> dict[str, Any]:

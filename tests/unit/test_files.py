@@ -1,0 +1,46 @@
+"""The shared file helpers: an atomic write that never leaves a half file, and a streamed content hash."""
+
+import hashlib
+
+import pytest
+
+from tqse.files import atomic_write, file_sha256
+
+
+def test_atomic_write_replaces_the_target_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "sub" / "rows.jsonl"
+    with atomic_write(target) as tmp:
+        assert tmp.parent == target.parent and tmp.name.startswith(".rows.jsonl.tmp")
+        tmp.write_text("new\n")
+        assert not target.exists()  # nothing visible until the rename
+    assert target.read_text() == "new\n"
+    assert [p.name for p in target.parent.iterdir()] == ["rows.jsonl"]
+
+
+def test_a_failed_atomic_write_keeps_the_old_target_and_removes_the_temporary_file(tmp_path):
+    target = tmp_path / "state.json"
+    target.write_text("old")
+    with pytest.raises(ZeroDivisionError):
+        with atomic_write(target) as tmp:
+            tmp.write_text("half")
+            1 / 0
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_atomic_write_suffix_ends_the_temporary_name(tmp_path):
+    import numpy as np
+
+    target = tmp_path / "rows.npy"
+    with atomic_write(target, suffix=".npy") as tmp:
+        assert tmp.suffix == ".npy"
+        np.save(tmp, np.arange(3))  # numpy would append .npy to a name without it
+    assert np.load(target).tolist() == [0, 1, 2]
+    assert [p.name for p in tmp_path.iterdir()] == ["rows.npy"]
+
+
+def test_file_sha256_equals_hashlib_on_the_whole_content_across_chunks(tmp_path):
+    data = bytes(range(256)) * 1000
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    assert file_sha256(path, chunk=4096) == hashlib.sha256(data).hexdigest()
