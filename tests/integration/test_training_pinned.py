@@ -77,14 +77,16 @@ PINNED = {
                  [1.0128920623776594, -1.7862517766248667],
                  ["975ac586786664d252008d89de6a5936-0.5s", "ad7cb847705c95b71d409f1e7ca70938-0.5s"]),
     ], [3.0493624210357666, 1.6386964321136475]),
+    # Re-pinned when stream mixing stopped drawing a clip as its own interferer (issue 10): the pool now
+    # skips the target's clip, which changes which crop each step mixes in.
     "shards": Pinned(["data.use=[sh]", "train.steps=2", "query.mode=text+audio"], [
-        Observed(4365.300596449539, 2520.691040671425, None, 9.224174887873232,
-                 ["guitar power chords ring out", "this is the sound of drums"], ["default", "default"],
-                 [-2.302132862361297, -4.834723644714709], None),
-        Observed(10591.82998605891, 8158.099683159377, None, 9.120195414870977,
+        Observed(5231.630920984586, 4297.277832787027, None, 9.17275622067973,
+                 ["guitar power chords ring out", "a fast breakbeat played on a drum kit"], ["default", "default"],
+                 [-2.302132862361297, 3.1327023920027237], None),
+        Observed(10932.942528243177, 9178.590137928863, None, 9.120195414870977,
                  ["this is the sound of glass", "this is the sound of bass"], ["default", "default"],
-                 [1.066357757671799, 0.4362499146542289], None),
-    ], [2.498971462249756, 0.7724834680557251]),
+                 [1.066357757671799, 4.350724237877682], None),
+    ], [-1.4866719245910645, -1.1439616680145264]),
 }
 
 
@@ -128,7 +130,11 @@ def assert_same(observed: Observed, pinned: Observed, where: str) -> None:
     for field in ("captions", "datasets", "cache_keys"):
         assert getattr(observed, field) == getattr(pinned, field), f"{where}: {field}"
     for field in ("mixture", "target", "partner", "query", "snr_db"):
-        assert getattr(observed, field) == pytest.approx(getattr(pinned, field), rel=1e-6), f"{where}: {field}"
+        expected = getattr(pinned, field)
+        if expected is None:  # pytest.approx refuses None
+            assert getattr(observed, field) is None, f"{where}: {field}"
+        else:
+            assert getattr(observed, field) == pytest.approx(expected, rel=1e-6), f"{where}: {field}"
 
 
 @pytest.mark.parametrize("name", list(PINNED))
