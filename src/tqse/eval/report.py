@@ -216,7 +216,7 @@ def plot_curves(run_dirs: Mapping[str, str | os.PathLike], out_png: str | os.Pat
         ax.set_xlabel("step")
         ax.axhline(0, color="black", linewidth=0.6)
     axes[0][0].set_ylabel("SI-SDRi (dB)")
-    axes[0][-1].legend(fontsize="small", frameon=False)
+    axes[0][-1].legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     out = _save(fig, out_png)
     plt.close(fig)
