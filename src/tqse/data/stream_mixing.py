@@ -61,7 +61,8 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
         barren, limit = 0, self._barren_limit()
         for record, wav, _ in self.stream:
             crop = fit_segment(np.asarray(wav, np.float32), self.segment, rng)
-            interferer = self._pick(pool, record, rng) if np.abs(crop).max() >= SILENT_PEAK else None
+            audible = np.abs(crop).max() >= SILENT_PEAK
+            interferer = self._pick(pool, record, rng) if audible else None
             if interferer is None:
                 # Silent crops and a pool holding only this clip give no mixture; endlessly so when every
                 # clip is silent or only one is readable: say so instead of spinning.
@@ -78,5 +79,5 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
                 if self.config.with_mixup_partner:
                     item["partner"] = self._pick(pool, record, rng)
                 yield item
-            if np.abs(crop).max() >= SILENT_PEAK:
+            if audible:
                 pool.append((record.embedding_key, record.label, crop))
