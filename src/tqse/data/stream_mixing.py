@@ -61,7 +61,8 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
         barren, limit = 0, self._barren_limit()
         for record, wav, _ in self.stream:
             crop = fit_segment(np.asarray(wav, np.float32), self.segment, rng)
-            interferer = self._pick(pool, record, rng) if np.abs(crop).max() >= SILENT_PEAK else None
+            audible = np.abs(crop).max() >= SILENT_PEAK
+            interferer = self._pick(pool, record, rng) if audible else None
             if interferer is None:
                 # Silent crops and a pool holding only this clip give no mixture; endlessly so when every
                 # clip is silent or only one is readable: say so instead of spinning.
@@ -74,5 +75,5 @@ class StreamMixtureDataset(torch.utils.data.IterableDataset):
                 snr = float(rng.uniform(*self.config.snr_db))
                 # The pool holds another clip here (the interferer), so the partner draw finds one too.
                 yield self.build(record, crop, interferer, snr, rng, lambda: self._pick(pool, record, rng))
-            if np.abs(crop).max() >= SILENT_PEAK:
+            if audible:
                 pool.append((record.embedding_key, record.label, crop))
