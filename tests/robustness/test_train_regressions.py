@@ -197,7 +197,7 @@ def test_a_shard_stream_without_a_mixable_pair_is_an_error_not_a_spin():
     bounded number of clips (it used to loop forever, or mix the clip with itself)."""
     import numpy as np
 
-    from tqse.data.dataset import MixingConfig
+    from tqse.config import DataConfig
     from tqse.data.manifest import ClipRecord, ManifestError
     from tqse.data.stream_mixing import StreamMixtureDataset
 
@@ -207,12 +207,13 @@ def test_a_shard_stream_without_a_mixable_pair_is_an_error_not_a_spin():
                                   for i in range(10**6)),
                "one clip": lambda: ((one, tone, 16000) for _ in range(10**6))}
     for name, stream in streams.items():
-        dataset = StreamMixtureDataset(stream(), MixingConfig(16000, 0.25), source=f"{name}.json")
+        dataset = StreamMixtureDataset(stream(), DataConfig(sample_rate=16000, segment_seconds=0.25),
+                                       source=f"{name}.json")
         with pytest.raises(ManifestError, match=f"{name}.json: 1000 streamed clips in a row gave no mixture"):
             next(iter(dataset))
     two = [(one, tone, 16000), (ClipRecord(path="b.flac", label="cat", embedding_key="b"), tone[::-1].copy(), 16000)]
-    item = next(iter(StreamMixtureDataset(iter(two * 2), MixingConfig(16000, 0.25))))
-    assert item["record"].embedding_key == "b"  # mixed with the other clip, the first one that can be
+    example = next(iter(StreamMixtureDataset(iter(two * 2), DataConfig(sample_rate=16000, segment_seconds=0.25))))
+    assert example.clip.embedding_key == "b"  # mixed with the other clip, the first one that can be
 
 
 def test_a_shard_set_of_undecodable_clips_is_an_error_not_a_spin(tmp_path):
