@@ -160,30 +160,35 @@ def fixture_lines() -> list[dict]:
     return [{**row, "path": str(base / row["path"])} for row in rows]
 
 
-@pytest.mark.parametrize("rows, expected", [
+# Clip sets no mixture can come from (one clip; one class with different-class mixing), and the error's words.
+UNMIXABLE = [
     (lambda lines: lines[:1], "at least two clips"),
     (lambda lines: [{**row, "class": "dog"} for row in lines[:3]], "at least two classes"),
-])
+]
+
+
+def write_manifest(path, rows) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows(fixture_lines())))
+
+
+@pytest.mark.parametrize("rows, expected", UNMIXABLE)
 def test_a_manifest_with_one_clip_or_one_class_is_a_manifest_error(tmp_path, capsys, rows, expected):
     manifest = tmp_path / "one.jsonl"
-    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows(fixture_lines())))
+    write_manifest(manifest, rows)
     argv = ["train", str(FIXTURE_SETUP), *TINY, f"data.manifests.ac={manifest}", "--run-dir", str(tmp_path / "run")]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert expected in err and str(manifest) in err
 
 
-@pytest.mark.parametrize("rows, expected", [
-    (lambda lines: lines[:1], "at least two clips"),
-    (lambda lines: [{**row, "class": "dog"} for row in lines[:3]], "at least two classes"),
-])
+@pytest.mark.parametrize("rows, expected", UNMIXABLE)
 def test_a_shard_set_with_one_clip_or_one_class_is_a_manifest_error(tmp_path, capsys, rows, expected):
     """The shard-stream loader applies the manifest path's check (it used to spin or mix a clip with itself)."""
     from tqse.data.manifest import read_clips
     from tqse.data.shards import write_shards
 
     manifest = tmp_path / "one.jsonl"
-    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows(fixture_lines())))
+    write_manifest(manifest, rows)
     write_shards(read_clips(manifest), tmp_path / "shards", clips_per_shard=2)
     index = tmp_path / "shards" / "shards.json"
     argv = ["train", str(FIXTURE_SETUP), *TINY, f"data.manifests.ac={index}", "--run-dir", str(tmp_path / "run")]
