@@ -30,9 +30,12 @@ ROWS = {
     "AVh": ("configs/results/AVh.yaml", 2),  # captions for half the classes, audio for the other half
     "A9N": ("configs/results/A9N.yaml", 2),  # beyond the paper: dropout, renormalised to the query norm
     "V0": ("configs/table1/V0.yaml", 2),   # class templates ("this is the sound of X") as the text
+    "A7": ("configs/table1/A7.yaml", 2),   # audio, PCA-inv (the paper's own gap fix, Sec. IV-D)
 }
 EVAL_SETS = ("test", "ood")
-QUERY_FIELDS = ("caption", "class_caption")
+# The interferer's class template is the wrong-query control: a row whose model ignores its query scores the
+# same with it as with the right one.
+QUERY_FIELDS = ("caption", "class_caption", "interferer_class_caption")
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -54,6 +54,21 @@ def test_resumed_run_equals_an_uninterrupted_run(tmp_path):
     assert [m["step"] for m in read_metrics(tmp_path / "resumed" / "metrics.jsonl")] == [1, 2, 3, 4, 5, 6]
 
 
+def test_an_opened_run_holds_the_step_weights_and_optimiser_a_resume_continues_from(tmp_path):
+    from tqse.train.run import open_run
+
+    config = tiny_config("train.steps=4", "train.checkpoint_every=2")
+    run_dir = train(config, tmp_path / "run", stop_after=2)
+    run = open_run(config, run_dir)
+    assert run.start_step == 2 and not run.finished
+    saved = weights(run_dir)
+    assert all(torch.equal(tensor, saved[name]) for name, tensor in run.model.state_dict().items())
+    assert run.optimizer.state_dict()["state"], "the optimiser's moments come back with the weights"
+    assert run.metrics is None, "a finished or opened run leaves metrics.jsonl alone until it trains"
+    train(config, run_dir)
+    assert open_run(config, run_dir).finished
+
+
 def test_loss_decreases_on_real_audio(tmp_path):
     run = train(tiny_config("train.steps=40", "train.batch_size=4", "train.log_every=10", "model.kwargs.dropout=0.0",
                             "train.lr=3e-3"), tmp_path / "learn")

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from tqse.data.manifest import classes_at
-from tqse.eval.report import (group_key, group_seeds, learning_curve, load_summaries, plot_curves, plot_runs, run_name,
-                              runs_table, seed_stats)
+from tqse.eval.report import (group_key, group_seeds, learning_curve, load_summaries, metric_lines, plot_curves,
+                              plot_runs, run_name, runs_table, seed_stats)
 from tqse.eval.runner import read_scores, summarise
 
 # Saijo et al., ICASSP 2025, Table I (SI-SDR, dB; Conformer + LAION-CLAP trained on AudioCaps): captions on
@@ -27,10 +27,11 @@ PAPER_TABLE1 = {
     "A3": {"AudioCaps": 5.1, "Clotho": 1.7, "VGGSound": 0.8},
     "A8": {"AudioCaps": 8.1, "Clotho": 6.3, "VGGSound": 6.9},
     "A9": {"AudioCaps": 8.1, "Clotho": 6.4, "VGGSound": 7.0},
+    "A7": {"AudioCaps": 6.9, "Clotho": 3.8, "VGGSound": 4.8},
 }
 ROW_LABELS = {"A0": "captions", "A2": "captions + dropout", "A3": "audio", "A8": "audio + noise",
               "A9": "audio + dropout", "AVh": "captions (half the classes) + audio (other half), dropout",
-              "A9N": "audio + dropout, renormalised (beyond the paper)"}
+              "A9N": "audio + dropout, renormalised (beyond the paper)", "A7": "audio, PCA-inv"}
 SUBSET = "test_odd"  # the `test` mixtures whose target class is at an odd position of the sorted class list
 
 
@@ -72,14 +73,13 @@ def paper_table(runs: dict[str, dict]) -> str:
 
 def run_record(run_dir: Path, summaries: dict[str, dict]) -> dict:
     """One run's facts for ``runs.json``: name, seed, steps, training seconds, final scores, curve."""
-    train_lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
-                   if '"train_seconds"' in line] if (run_dir / "metrics.jsonl").is_file() else []
-    last = train_lines[-1] if train_lines else {}
+    records = metric_lines(run_dir)
+    last = next((r for r in reversed(records) if "train_seconds" in r), {})
     return {"name": run_name(run_dir), "folder": run_dir.name, "steps": last.get("step"),
             "train_seconds": last.get("train_seconds"),
             "scores": {k: v["metrics"] for k, v in sorted(summaries.items())},
-            "val_curve": {"class_caption": learning_curve(run_dir, "val_si_sdri"),
-                          "caption": learning_curve(run_dir, "val_caption_si_sdri")}}
+            "val_curve": {"class_caption": learning_curve(records, "val_si_sdri"),
+                          "caption": learning_curve(records, "val_caption_si_sdri")}}
 
 
 def best_seed(folders: list[Path], row: str, score_set: str = "test-class_caption") -> Path | None:
