@@ -31,3 +31,16 @@ def test_a_committed_checkpoint_rebuilds_and_separates(config):
 
 def test_the_headline_rows_are_committed():
     assert {p.parent.name for p in CHECKPOINTS} >= {"A0", "A3", "A9"}
+
+
+def test_the_table1_warm_start_is_the_folder_the_study_starts_from_and_loads():
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("table1_bench", root / "benchmarks" / "table1.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    overrides = bench.warm_start(bench.parse_args([]))
+    assert overrides[0] == f"train.init_from={root / 'experiments' / 'table1' / 'warm_start'}"
+    model, config = load_model_dir(bench.WARM_START)
+    assert config["model"] == "tcn" and any("film" in name for name, _ in model.named_modules())
