@@ -30,14 +30,34 @@ MAX_FP16_LOSS_DB = 0.05
 
 
 def training_summary(run_dir: Path, step: int) -> dict:
-    """Steps, CPU time and hardware of the run that produced the checkpoint at ``step``."""
+    """Steps, CPU time and hardware of the run that produced the checkpoint at ``step``; a run that started
+    from another model's weights (``train.init_from``) adds that model's own training, so the totals are the
+    model's whole history."""
     lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     seconds = max((line["train_seconds"] for line in lines if line["step"] <= step and "train_seconds" in line),
                   default=None)
     env = json.loads((run_dir / "env.json").read_text())
-    return {"steps": step, "train_minutes": round(seconds / 60, 1) if seconds else None,
-            "hardware": f"{env['device']} ({platform.processor() or platform.machine()}), 2 torch threads",
-            "torch": env["torch"], "git_sha": env.get("git_sha"), "config": (run_dir / "config.yaml").read_text()}
+    summary = {"steps": step, "train_minutes": round(seconds / 60, 1) if seconds else None,
+               "hardware": f"{env['device']} ({platform.processor() or platform.machine()}), 2 torch threads",
+               "torch": env["torch"], "git_sha": env.get("git_sha"), "config": (run_dir / "config.yaml").read_text()}
+    parent = continued_from(summary["config"])
+    if parent is not None:
+        summary |= {"steps": parent["steps"] + step, "continued_from": parent,
+                    "train_minutes": round(parent["train_minutes"] + (summary["train_minutes"] or 0.0), 1)}
+    return summary
+
+
+def continued_from(run_yaml: str) -> dict | None:
+    """The training record of the model a run started from (``train.init_from``), or None."""
+    import yaml
+
+    init_from = (yaml.safe_load(run_yaml).get("train") or {}).get("init_from")
+    if not init_from:
+        return None
+    parent = json.loads((Path(init_from).expanduser() / "config.json").read_text())
+    training = parent.get("training") or {}
+    return {"name": parent.get("name", Path(init_from).name), "steps": int(training.get("steps") or 0),
+            "train_minutes": float(training.get("train_minutes") or 0.0)}
 
 
 def worst_fp16_loss(fp32: dict, fp16: dict) -> float:
@@ -87,6 +107,20 @@ def main() -> None:
     print(card)
 
 
+def lineage(summary: dict) -> str:
+    """How a model continued from another one was trained after it (from the run's resolved config)."""
+    import yaml
+
+    parent = summary.get("continued_from")
+    if not parent:
+        return ""
+    train = yaml.safe_load(summary["config"])["train"]
+    schedule = (f"learning rate {train['lr']:g}: {train['warmup_steps']} warm-up steps, {train['constant_steps']} "
+                f"flat, then x{train['decay_factor']:g} every {train['decay_every']}")
+    return (f" In all: {parent['steps']} steps as `{parent['name']}`, then {summary['steps'] - parent['steps']} more"
+            f" from its weights (`train.init_from`; {schedule}).")
+
+
 def model_card(name: str, config: dict, summary: dict, scores: dict, speed: dict, fp16_loss: float,
                keep_half: bool) -> str:
     rows = []
@@ -111,7 +145,7 @@ or use `tqse extract mix.wav -q "a dog barking"`.
 - **Weights:** {size} safetensors. Float16 changed SI-SDRi by at most {fp16_loss:+.2f} dB (scores rounded to 0.01 dB) on the sets below
   (kept as float16 only below {MAX_FP16_LOSS_DB} dB).
 - **Trained:** {summary['steps']} steps, {summary['train_minutes']} minutes of training on {summary['hardware']},
-  torch {summary['torch']}, tqse commit {summary['git_sha']}. Query recipe: {json.dumps(config.get('trained_with', {}))}.
+  torch {summary['torch']}, tqse commit {summary['git_sha']}.{lineage(summary)} Query recipe: {json.dumps(config.get('trained_with', {}))}.
 
 ## Training data and licences
 The built-in corpus, `default` tier (`tqse corpus build --tier default`): 48 classes of sound effects,
