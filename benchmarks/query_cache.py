@@ -44,7 +44,7 @@ def query_cost(encoder, clips, seconds: float, batch: int, repeats: int = 5) -> 
 
 def train_rate(manifest: str, seconds: float, batch: int, steps: int, cache_dir: str | None) -> float:
     from tqse.config import load_config
-    from tqse.train.logging import read_metrics
+    from tqse.files import read_metrics
     from tqse.train.loop import train
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""File helpers every layer shares: an atomic write and a file's content hash.
+"""File helpers every layer shares: an atomic write, a file's content hash, a run's metrics lines.
 
 This module imports nothing else of tqse, so audio, data, query, models and eval can all use it.
 """
@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import logging
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -42,3 +46,28 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The ``{"step": ..., ...}`` rows of a run's ``metrics.jsonl`` (none if the file does not exist).
+
+    Training writes it and evaluation, reports and benchmarks read it, so one tolerant reader serves them all:
+    a line a kill cut short (or any unreadable line) is dropped with a warning instead of failing the reader.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict) or not isinstance(row.get("step"), int):
+            log.warning("%s:%d: dropping a damaged metrics line (a run killed while writing it?)", path, number)
+            continue
+        rows.append(row)
+    return rows

@@ -17,7 +17,7 @@ from tqse.data.fixed_mixtures import write_fixed_mixtures
 from tqse.data.manifest import read_clips, write_jsonl
 from tqse.query.cache import EmbeddingCache, build_cache
 from tqse.query.hash_encoder import HashEncoder
-from tqse.train.logging import read_metrics
+from tqse.files import read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("gpu_pack", ROOT / "scripts" / "gpu_pack.py")

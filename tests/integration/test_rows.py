@@ -10,7 +10,7 @@ import torch
 from tqse.config import load_config
 from tqse.query.hash_encoder import HashEncoder
 from tqse.query.provider import QueryProvider
-from tqse.train.logging import read_metrics
+from tqse.files import read_metrics
 from tqse.train.loop import train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"

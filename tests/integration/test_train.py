@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from tqse.config import load_config
 from tqse.errors import ConfigError
-from tqse.train.logging import read_metrics
+from tqse.files import read_metrics
 from tqse.train.loop import train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"

@@ -23,7 +23,7 @@ from tqse.query.provider import QueryProvider
 from tqse.query.registry import encoder_from_config
 from tqse.testing import fixture_manifest
 from tqse.train import setup
-from tqse.train.logging import read_metrics
+from tqse.files import read_metrics
 from tqse.train.loop import _open_cache, step_seed, train
 
 FIXTURE_SETUP = Path(__file__).resolve().parents[2] / "configs" / "setups" / "fixture.yaml"

@@ -247,7 +247,8 @@ def test_a_damaged_run_folder_resumes_or_names_what_to_delete(finished_run, tmp_
     st.text(max_size=30), st.builds(lambda v: json.dumps(v), st.one_of(st.integers(), st.lists(st.integers())))),
     max_size=8), resume=st.integers(0, 5))
 def test_any_metrics_file_is_kept_to_its_valid_rows_up_to_the_resumed_step(tmp_path_factory, lines, resume):
-    from tqse.train.logging import MetricsLogger, read_metrics
+    from tqse.files import read_metrics
+    from tqse.train.logging import MetricsLogger
 
     path = tmp_path_factory.mktemp("metrics") / "metrics.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")

@@ -1,10 +1,13 @@
-"""The shared file helpers: an atomic write that never leaves a half file, and a streamed content hash."""
+"""The shared file helpers: an atomic write that never leaves a half file, a streamed content hash, and the
+tolerant metrics reader training, reports and benchmarks share."""
 
 import hashlib
+import json
+import logging
 
 import pytest
 
-from tqse.files import atomic_write, file_sha256
+from tqse.files import atomic_write, file_sha256, read_metrics
 
 
 def test_atomic_write_replaces_the_target_and_leaves_no_temporary_file(tmp_path):
@@ -44,3 +47,18 @@ def test_file_sha256_equals_hashlib_on_the_whole_content_across_chunks(tmp_path)
     path = tmp_path / "blob"
     path.write_bytes(data)
     assert file_sha256(path, chunk=4096) == hashlib.sha256(data).hexdigest()
+
+
+def test_read_metrics_keeps_whole_step_rows_and_names_each_damaged_line(tmp_path, caplog):
+    path = tmp_path / "metrics.jsonl"
+    rows = [{"step": 25, "loss": -3.5}, {"step": 50, "val_si_sdri": 2.25}]
+    # A kill mid-write leaves a cut last line; a row without an integer step is not a metrics row.
+    path.write_text(json.dumps(rows[0]) + "\n\n" + json.dumps({"step": "x"}) + "\n" + json.dumps(rows[1])
+                    + "\n" + json.dumps(rows[1])[:9], encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="tqse.files"):
+        assert read_metrics(path) == rows
+    assert [r.getMessage().split(": ")[0] for r in caplog.records] == [f"{path}:3", f"{path}:5"]
+
+
+def test_read_metrics_of_a_run_that_has_not_logged_yet_is_empty(tmp_path):
+    assert read_metrics(tmp_path / "metrics.jsonl") == []

@@ -14,6 +14,7 @@ import numpy as np
 
 from tqse.eval.protocols import AUDIOSEP_README, BENCHMARKS, DISPLAY_NAMES
 from tqse.eval.runner import SUMMARY_FORMAT
+from tqse.files import read_metrics
 
 METRIC_NAMES = {"sdri": "SDRi", "si_sdr": "SI-SDR", "si_sdri": "SI-SDRi", "sdr": "SDR"}
 
@@ -184,24 +185,10 @@ def plot_runs(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], out_png: str 
 CURVE_KEYS = {"val_si_sdri": "class templates", "val_caption_si_sdri": "captions"}
 
 
-def metric_lines(run_dir: str | os.PathLike) -> list[dict]:
-    """The records of a run's ``metrics.jsonl`` (none if it has none; a line cut by a kill is skipped)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and "step" in record:
-            records.append(record)
-    return records
-
-
 def learning_curve(run: str | os.PathLike | list[dict], key: str = "val_si_sdri") -> list[tuple[int, float]]:
-    """``(step, value)`` of every validation line carrying ``key``, from a run folder or its
-    :func:`metric_lines` (a resumed run may validate a step twice: the last line wins)."""
-    records = run if isinstance(run, list) else metric_lines(run)
+    """``(step, value)`` of every validation line carrying ``key``, from a run folder or its metrics rows
+    (:func:`tqse.files.read_metrics`; a resumed run may validate a step twice: the last line wins)."""
+    records = run if isinstance(run, list) else read_metrics(Path(run) / "metrics.jsonl")
     return sorted({int(r["step"]): float(r[key]) for r in records if key in r}.items())
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from tqse.data.manifest import classes_at
-from tqse.eval.report import (group_key, group_seeds, learning_curve, load_summaries, metric_lines, plot_curves,
+from tqse.eval.report import (group_key, group_seeds, learning_curve, load_summaries, plot_curves,
                               plot_runs, run_name, runs_table, seed_stats)
 from tqse.eval.runner import read_scores, summarise
+from tqse.files import read_metrics
 
 # Saijo et al., ICASSP 2025, Table I (SI-SDR, dB; Conformer + LAION-CLAP trained on AudioCaps): captions on
 # AudioCaps (in domain) and Clotho (out of domain), class templates on VGGSound. Different data and model
@@ -73,7 +74,7 @@ def paper_table(runs: dict[str, dict]) -> str:
 
 def run_record(run_dir: Path, summaries: dict[str, dict]) -> dict:
     """One run's facts for ``runs.json``: name, seed, steps, training seconds, final scores, curve."""
-    records = metric_lines(run_dir)
+    records = read_metrics(run_dir / "metrics.jsonl")
     last = next((r for r in reversed(records) if "train_seconds" in r), {})
     return {"name": run_name(run_dir), "folder": run_dir.name, "steps": last.get("step"),
             "train_seconds": last.get("train_seconds"),

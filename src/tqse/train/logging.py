@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import platform
 import subprocess
 import sys
@@ -14,8 +13,7 @@ import torch
 
 from tqse import __version__
 from tqse.errors import ConfigError
-
-log = logging.getLogger(__name__)
+from tqse.files import read_metrics
 
 
 class MetricsLogger:
@@ -49,24 +47,6 @@ class MetricsLogger:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-
-
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The rows of ``metrics.jsonl``; a line a kill cut short (or any unreadable line) is dropped with a warning."""
-    rows = []
-    text = Path(path).read_bytes().decode("utf-8", errors="replace")
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            row = None
-        if not isinstance(row, dict) or not isinstance(row.get("step", 0), int):
-            log.warning("%s:%d: dropping a damaged metrics line (a run killed while writing it?)", path, number)
-            continue
-        rows.append(row)
-    return rows
 
 
 def environment(device: torch.device, world_size: int) -> dict[str, Any]:
