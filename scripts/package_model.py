@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from default_model import FIELDS, score_sets, time_extraction  # noqa: E402
 
+from tqse.files import read_metrics  # noqa: E402
 from tqse.pretrained import card_front_matter  # noqa: E402
 
 MAX_FP16_LOSS_DB = 0.05
@@ -33,7 +34,7 @@ def training_summary(run_dir: Path, step: int) -> dict:
     """Steps, CPU time and hardware of the run that produced the checkpoint at ``step``; a run that started
     from another model's weights (``train.init_from``) adds that model's own training, so the totals are the
     model's whole history."""
-    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    lines = read_metrics(run_dir / "metrics.jsonl")
     seconds = max((line["train_seconds"] for line in lines if line["step"] <= step and "train_seconds" in line),
                   default=None)
     env = json.loads((run_dir / "env.json").read_text())
