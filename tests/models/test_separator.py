@@ -108,9 +108,17 @@ def test_a_run_checkpointed_in_format_1_resumes_with_its_projection(tmp_path):
     torch.testing.assert_close(model.query_transform.components, reference.query_transform.components)
 
 
-def test_the_shipped_default_model_is_read_through_the_format_1_path():
+def test_the_first_shipped_model_is_read_through_the_format_1_path():
+    # tqse-tcn-builtin-v0 was written before Separator's format 2; its committed copy must keep loading.
+    first_model = CONFIGS.parent / "experiments" / "table1" / "warm_start"
+    assert "format" not in json.loads((first_model / "config.json").read_text())
+    model, config = load_model_dir(first_model)
+    assert isinstance(model, Separator) and model.query_transform is None and config["format"] == 2
+
+
+def test_the_shipped_default_model_is_read_through_the_format_2_path():
     from tqse.pretrained import default_model_dir
 
-    assert "format" not in json.loads((default_model_dir() / "config.json").read_text())
+    assert json.loads((default_model_dir() / "config.json").read_text())["format"] == 2
     model, config = load_model_dir(default_model_dir())
-    assert isinstance(model, Separator) and model.query_transform is None and config["format"] == 2
+    assert isinstance(model, Separator) and model.query_transform is None and config["name"] == "tqse-tcn-builtin-v1"

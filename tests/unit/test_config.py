@@ -87,3 +87,23 @@ def test_an_option_added_at_its_default_keeps_the_hash_and_so_the_run_folder():
         assert config_hash(newer) != before
     finally:
         config_module.RunConfig = original
+
+
+def test_every_recipe_study_candidate_builds_a_separator_that_reconstructs_its_length():
+    import torch
+
+    from tqse.models import build_model
+
+    candidates = sorted((CONFIGS / "efficient").glob("*.yaml"))
+    assert {p.stem for p in candidates} >= {"base", "tcn", "tcn_q", "tcn_hop32", "conformer_small"}
+    frames = {}
+    for path in candidates:
+        config = load_config([path])
+        model = build_model(config.model.name, **{"sample_rate": config.data.sample_rate, **config.model.kwargs})
+        mixture = torch.randn(1, 16000)
+        _, features = model.spectral.analyse(mixture)
+        frames[path.stem] = features.shape[1]
+        with torch.no_grad():
+            assert model(mixture, torch.randn(1, 512)).shape == mixture.shape
+    # The 32 ms hop runs every block on half the frames of the 16 ms one.
+    assert frames["tcn_hop32"] * 2 == pytest.approx(frames["tcn"], abs=2)
