@@ -137,6 +137,9 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 1_000
     val_every: int = 5_000
+    # Keep the checkpoint of every validation as checkpoints/step-<N> (besides best and last), so a model can
+    # be picked afterwards by another criterion or another set. Each is a full, resumable checkpoint.
+    keep_val_checkpoints: bool = False
     tensorboard: bool = False
     progress: bool = True
     device: Optional[str] = None  # default: cuda if available
@@ -147,6 +150,9 @@ class EvalConfig:
     manifest: Optional[str] = None  # fixed-mixture manifest scored during training (best checkpoint)
     query_field: str = "caption"  # caption | class_caption; picks the best checkpoint
     also_query_fields: list[str] = field(default_factory=list)  # scored and logged too (val_<field>_si_sdri)
+    # What "best" means: the SI-SDRi of query_field ("first"), or the mean over query_field and the
+    # also_query_fields that query the target ("mean": a model good with templates and with captions).
+    select_by: str = "first"
     max_mixtures: int = 200
 
 
@@ -294,6 +300,7 @@ RANGE_BOUNDS: dict[str, tuple[float, float]] = {
 
 CLASS_HALVES = ("even", "odd")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+SELECT_BY = ("first", "mean")
 # interferer_class_caption queries the interferer's class: the wrong-query control (tqse.data.manifest).
 QUERY_FIELDS = ("caption", "class_caption", "interferer_class_caption")
 
@@ -383,6 +390,8 @@ def validate(config: RunConfig) -> None:
             [("eval.also_query_fields", v) for v in config.eval.also_query_fields]:
         if value not in QUERY_FIELDS:
             raise ConfigError(f"{key} must be one of {', '.join(QUERY_FIELDS)}, not {value!r}")
+    if config.eval.select_by not in SELECT_BY:
+        raise ConfigError(f"eval.select_by must be one of {', '.join(SELECT_BY)}, not {config.eval.select_by!r}")
     if not isinstance(config.model.name, str) or not config.model.name:
         raise ConfigError("model.name must be a preset or model name")
     check_device(config.train.device)
@@ -397,7 +406,8 @@ def to_yaml(config: RunConfig) -> str:
 
 
 # Keys that do not change results: left out of the run's hash (and so of its folder name).
-NOT_HASHED = ("name", "output_dir", "train.progress", "train.tensorboard", "train.device")
+NOT_HASHED = ("name", "output_dir", "train.progress", "train.tensorboard", "train.device",
+              "train.keep_val_checkpoints")
 # Keys a resumed run may change: when to stop, log and save, and how many loader processes (examples are a pure
 # function of seed and index, see tqse.data.dataset), none of which alters the steps already taken.
 RESUME_MAY_CHANGE = ("train.steps", "train.log_every", "train.checkpoint_every", "data.workers")

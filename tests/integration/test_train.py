@@ -163,3 +163,32 @@ def test_a_warm_start_can_reset_the_query_pathway_only(tmp_path):
     with pytest.raises(ConfigError, match="init_reset: 'nothing' matches no module"):
         train(tiny_config("train.steps=1", f"train.init_from={start}", "train.init_reset=[nothing]"),
               tmp_path / "third")
+
+
+def _fixture_mixtures(folder):
+    from tqse.data.fixed_mixtures import write_fixed_mixtures
+    from tqse.data.manifest import read_clips
+    from tqse.testing import fixture_manifest
+
+    return write_fixed_mixtures(read_clips(fixture_manifest(), split="test"), folder, 3, segment_seconds=1.0,
+                                sample_rate=16000)
+
+
+def test_every_validation_keeps_its_checkpoint_and_best_is_the_mean_of_both_query_kinds(tmp_path):
+    mixtures = _fixture_mixtures(tmp_path / "mix")
+    config = tiny_config("train.steps=6", "train.val_every=2", "train.checkpoint_every=2", "train.lr=3e-3",
+                         f"eval.manifest={mixtures}", "eval.query_field=class_caption",
+                         "eval.also_query_fields=[caption]", "eval.select_by=mean",
+                         "train.keep_val_checkpoints=true")
+    run = train(config, tmp_path / "run")
+    validations = [m for m in read_metrics(run / "metrics.jsonl") if "val_si_sdri" in m]
+    assert [m["step"] for m in validations] == [2, 4, 6]
+    for m in validations:  # each kept checkpoint is the model that was scored at that step, and resumable
+        kept = run / "checkpoints" / f"step-{m['step']}"
+        assert torch.load(kept / "training_state.pt", weights_only=True)["step"] == m["step"]
+    kept, last = load_file(str(run / "checkpoints" / "step-6" / "model.safetensors")), weights(run)
+    assert all(torch.equal(kept[name], last[name]) for name in last)
+    means = {m["step"]: (m["val_si_sdri"] + m["val_caption_si_sdri"]) / 2 for m in validations}
+    best = json.loads((run / "checkpoints" / "best.json").read_text())
+    assert best["select_by"] == "mean" and best["step"] == max(means, key=means.get)
+    assert best["score"] == pytest.approx(means[best["step"]])

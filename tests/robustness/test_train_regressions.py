@@ -351,6 +351,7 @@ def test_stale_save_leftovers_are_removed_on_start(run, caplog):
     shutil.copytree(checkpoints / "last", checkpoints / ".last.old4242")  # killed after both renames
     shutil.copytree(checkpoints / "last", checkpoints / ".best.tmp77")  # killed while writing best
     (checkpoints / ".best.json.tmp77").write_text('{"st')
+    shutil.copytree(checkpoints / "last", checkpoints / ".step-2.tmp77")  # a kept validation checkpoint
     with caplog.at_level(logging.WARNING):
         train(tiny_config(), run)
     assert "leftover" in caplog.text

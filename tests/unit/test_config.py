@@ -107,3 +107,24 @@ def test_every_recipe_study_candidate_builds_a_separator_that_reconstructs_its_l
             assert model(mixture, torch.randn(1, 512)).shape == mixture.shape
     # The 32 ms hop runs every block on half the frames of the 16 ms one.
     assert frames["tcn_hop32"] * 2 == pytest.approx(frames["tcn"], abs=2)
+
+
+def test_select_by_mean_prefers_a_model_good_with_both_query_kinds_and_ignores_the_wrong_query():
+    from tqse.config import EvalConfig
+    from tqse.train.loop import selection_score
+
+    template_only = {"class_caption": {"si_sdri": 4.2}, "caption": {"si_sdri": 1.1},
+                     "interferer_class_caption": {"si_sdri": -9.0}}
+    balanced = {"class_caption": {"si_sdri": 3.9}, "caption": {"si_sdri": 1.7},
+                "interferer_class_caption": {"si_sdri": 3.0}}
+    fields = dict(query_field="class_caption", also_query_fields=["caption", "interferer_class_caption"])
+    first, mean = EvalConfig(**fields), EvalConfig(**fields, select_by="mean")
+    assert selection_score(first, template_only) > selection_score(first, balanced)
+    assert selection_score(mean, balanced) > selection_score(mean, template_only)
+    assert selection_score(mean, balanced) == pytest.approx((3.9 + 1.7) / 2)
+
+
+def test_an_unknown_select_by_is_refused_and_keeping_checkpoints_leaves_the_run_folder_unchanged():
+    with pytest.raises(ConfigError, match="eval.select_by"):
+        load_config([], ["eval.select_by=max"])
+    assert config_hash(load_config([], ["train.keep_val_checkpoints=true"])) == config_hash(load_config([], []))

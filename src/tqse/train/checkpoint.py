@@ -81,11 +81,10 @@ def clean_checkpoints(folder: Path) -> None:
     if stale:
         log.warning("%s: removing %d leftover(s) of an interrupted save: %s", folder, len(stale),
                     ", ".join(p.name for p in stale))
-    for name in CHECKPOINT_NAMES:
+    # `.step-400.tmp9` belongs to `step-400` (train.keep_val_checkpoints), `.best.json.tmp3` to `best.json`
+    interrupted = {p.name[1:].split(".tmp")[0].split(".old")[0] for p in stale}
+    for name in sorted(set(CHECKPOINT_NAMES) | interrupted):
         recover_interrupted(folder / name)
-    for path in folder.iterdir():  # e.g. `.best.json.tmp<pid>`
-        if path.name.startswith(".") and ".tmp" in path.name and path.is_file():
-            path.unlink(missing_ok=True)
 
 
 def check_resume_config(folder: Path, config) -> None:

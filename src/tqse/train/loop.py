@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from tqse.config import RunConfig, validate
+from tqse.config import EvalConfig, RunConfig, validate
 from tqse.data.defaults import resolve_manifest
-from tqse.data.manifest import write_json
+from tqse.data.manifest import WRONG_QUERY_FIELD, write_json
 from tqse.errors import ConfigError, TrainingDiverged
 from tqse.losses import neg_si_sdr
 from tqse.query.provider import QueryProvider
@@ -159,14 +159,25 @@ def _best_score(best_file: Path) -> float:
     if not best_file.exists():
         return -math.inf
     try:
-        return float(json.loads(best_file.read_text(encoding="utf-8"))["val_si_sdri"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        record = json.loads(best_file.read_text(encoding="utf-8"))
+        return float(record.get("score", record["val_si_sdri"]))  # runs of older tqse versions: no "score"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         log.warning("%s: unreadable (%s); the next validation replaces it", best_file, type(err).__name__)
         return -math.inf
 
 
+def selection_score(config: EvalConfig, scores: dict[str, dict[str, float]]) -> float:
+    """The number "best" maximises (``eval.select_by``): the first query field's SI-SDRi, or the mean over the
+    scored fields that query the target (the wrong-query control is left out: lower is better there)."""
+    if config.select_by == "first":
+        return scores[config.query_field]["si_sdri"]
+    fields = [f for f in dict.fromkeys([config.query_field, *config.also_query_fields]) if f != WRONG_QUERY_FIELD]
+    return sum(scores[f]["si_sdri"] for f in fields) / len(fields)
+
+
 def _validate(run: TrainingRun, step: int) -> None:
-    """Score the fixed validation mixtures (main rank), log them, and keep the best checkpoint."""
+    """Score the fixed validation mixtures (main rank), log them, and keep the best checkpoint (and, with
+    ``train.keep_val_checkpoints``, this one as ``step-<N>``)."""
     if not run.dist.is_main:
         barrier(run.dist)
         return
@@ -181,9 +192,12 @@ def _validate(run: TrainingRun, step: int) -> None:
     for field in config.eval.also_query_fields:
         logged |= {f"val_{field}_{k}": v for k, v in scores[field].items() if k in ("si_sdri", "sdri")}
     run.metrics.log(step, **logged)
+    if config.train.keep_val_checkpoints:
+        run.checkpoint(step, f"step-{step}", wait=False)
     best_file = run.checkpoints / "best.json"
-    if summary["si_sdri"] > _best_score(best_file):
-        run.checkpoint(step, "best")
-        write_json(best_file, {"step": step, "val_si_sdri": summary["si_sdri"]}, indent=None)
-    else:
-        barrier(run.dist)
+    score = selection_score(config.eval, scores)
+    if score > _best_score(best_file):
+        run.checkpoint(step, "best", wait=False)
+        write_json(best_file, {"step": step, "score": score, "select_by": config.eval.select_by,
+                               "val_si_sdri": summary["si_sdri"]}, indent=None)
+    barrier(run.dist)

@@ -54,12 +54,13 @@ class TrainingRun:
     def finished(self) -> bool:
         return self.start_step >= self.config.train.steps
 
-    def checkpoint(self, step: int, name: str = "last") -> None:
-        """Save a resumable checkpoint (main rank), then wait for every rank."""
+    def checkpoint(self, step: int, name: str = "last", wait: bool = True) -> None:
+        """Save a resumable checkpoint (main rank), then wait for every rank (unless the caller will)."""
         if self.dist.is_main:
             save_checkpoint(self.checkpoints / name, self.spec, self.model.state_dict(), self.optimizer,
                             self.scheduler, step, to_yaml(self.config))
-        barrier(self.dist)
+        if wait:
+            barrier(self.dist)
 
     def open_metrics(self) -> None:
         if self.dist.is_main:
