@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import torch
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from default_model import FIELDS, score_sets, time_extraction  # noqa: E402
@@ -41,21 +42,29 @@ def training_summary(run_dir: Path, step: int) -> dict:
     summary = {"steps": step, "train_minutes": round(seconds / 60, 1) if seconds else None,
                "hardware": f"{env['device']} ({platform.processor() or platform.machine()}), 2 torch threads",
                "torch": env["torch"], "git_sha": env.get("git_sha"), "config": (run_dir / "config.yaml").read_text()}
-    parent = continued_from(summary["config"])
+    summary["train"] = yaml.safe_load(summary["config"]).get("train") or {}
+    parent = continued_from(run_dir, summary["train"])
     if parent is not None:
         summary |= {"steps": parent["steps"] + step, "continued_from": parent,
                     "train_minutes": round(parent["train_minutes"] + (summary["train_minutes"] or 0.0), 1)}
     return summary
 
 
-def continued_from(run_yaml: str) -> dict | None:
-    """The training record of the model a run started from (``train.init_from``), or None."""
-    import yaml
+def continued_from(run_dir: Path, train: dict) -> dict | None:
+    """The training record of the model a run started from (``train.init_from``), or None: as the run
+    recorded it when it started (``init_from.json``), else (runs of older tqse versions) as that folder is now."""
+    from tqse.train.run import PARENT_RECORD
 
-    init_from = (yaml.safe_load(run_yaml).get("train") or {}).get("init_from")
+    init_from = train.get("init_from")
     if not init_from:
         return None
-    parent = json.loads((Path(init_from).expanduser() / "config.json").read_text())
+    record = run_dir / PARENT_RECORD
+    if record.is_file():
+        parent = json.loads(record.read_text())["config"]
+    else:
+        print(f"note: {run_dir} has no {PARENT_RECORD}; reading the parent's record from {init_from} as it is now",
+              file=sys.stderr)
+        parent = json.loads((Path(init_from).expanduser() / "config.json").read_text())
     training = parent.get("training") or {}
     return {"name": parent.get("name", Path(init_from).name), "steps": int(training.get("steps") or 0),
             "train_minutes": float(training.get("train_minutes") or 0.0)}
@@ -96,7 +105,7 @@ def main() -> None:
     speed = time_extraction(extractor)
     summary = training_summary(args.run_dir, step)
     config["scores"] = {s: {f: scores[s][f] for f in FIELDS} | {"snr_db": scores[s]["snr_db"]} for s in scores}
-    config["training"] = {k: v for k, v in summary.items() if k != "config"}
+    config["training"] = {k: v for k, v in summary.items() if k not in ("config", "train")}
     config["weights_dtype"] = "float16" if keep_half else "float32"
     corpus = Path(default_corpus_dir("default"))
     card = model_card(args.name, config, summary, scores, speed, loss, keep_half)
@@ -110,12 +119,10 @@ def main() -> None:
 
 def lineage(summary: dict) -> str:
     """How a model continued from another one was trained after it (from the run's resolved config)."""
-    import yaml
-
     parent = summary.get("continued_from")
     if not parent:
         return ""
-    train = yaml.safe_load(summary["config"])["train"]
+    train = summary["train"]
     schedule = (f"learning rate {train['lr']:g}: {train['warmup_steps']} warm-up steps, {train['constant_steps']} "
                 f"flat, then x{train['decay_factor']:g} every {train['decay_every']}")
     return (f" In all: {parent['steps']} steps as `{parent['name']}`, then {summary['steps'] - parent['steps']} more"

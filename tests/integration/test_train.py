@@ -192,3 +192,13 @@ def test_every_validation_keeps_its_checkpoint_and_best_is_the_mean_of_both_quer
     best = json.loads((run / "checkpoints" / "best.json").read_text())
     assert best["select_by"] == "mean" and best["step"] == max(means, key=means.get)
     assert best["score"] == pytest.approx(means[best["step"]])
+
+
+def test_a_warm_started_run_records_the_model_it_started_from(tmp_path):
+    from tqse.files import file_sha256
+
+    parent = train(tiny_config("train.steps=2"), tmp_path / "parent") / "checkpoints" / "last"
+    run = train(tiny_config("train.steps=2", f"train.init_from={parent}"), tmp_path / "child")
+    record = json.loads((run / "init_from.json").read_text())
+    assert record["path"] == str(parent) and record["config"] == json.loads((parent / "config.json").read_text())
+    assert record["weights_sha256"] == file_sha256(parent / "model.safetensors")

@@ -16,6 +16,14 @@ def _script():
     return module
 
 
+def _parent(folder: Path, name: str, steps: int, minutes: float) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"name": name, "training": {"steps": steps,
+                                                                              "train_minutes": minutes}}))
+    (folder / "model.safetensors").write_bytes(name.encode())
+    return folder
+
+
 def _run(tmp_path: Path, init_from: str | None) -> Path:
     run = tmp_path / "run"
     run.mkdir()
@@ -29,10 +37,7 @@ def _run(tmp_path: Path, init_from: str | None) -> Path:
 
 
 def test_a_continued_model_counts_its_parents_steps_and_minutes(tmp_path):
-    parent = tmp_path / "v0"
-    parent.mkdir()
-    (parent / "config.json").write_text(json.dumps({"name": "tqse-v0", "training": {"steps": 6000,
-                                                                                   "train_minutes": 53.3}}))
+    parent = _parent(tmp_path / "v0", "tqse-v0", 6000, 53.3)
     package = _script()
     summary = package.training_summary(_run(tmp_path, str(parent)), 600)
     assert summary["steps"] == 6600 and summary["train_minutes"] == 58.3  # 53.3 + 600 steps x 0.5 s
@@ -45,3 +50,15 @@ def test_a_model_trained_from_scratch_has_no_lineage(tmp_path):
     package = _script()
     summary = package.training_summary(_run(tmp_path, None), 900)
     assert summary["steps"] == 900 and summary["train_minutes"] == 7.5 and package.lineage(summary) == ""
+
+
+def test_the_parent_is_the_model_the_run_started_from_even_after_its_folder_is_overwritten(tmp_path):
+    from tqse.train.run import record_parent
+
+    shipped = _parent(tmp_path / "default_model", "tqse-v1", 12000, 106.4)
+    run = _run(tmp_path, str(shipped))
+    record_parent(run, str(shipped))  # what training does when it starts from init_from
+    # the run's result is then shipped into the same folder
+    (shipped / "config.json").write_text(json.dumps({"name": "tqse-v2", "training": {"steps": 12900}}))
+    summary = _script().training_summary(run, 900)
+    assert summary["continued_from"]["name"] == "tqse-v1" and summary["steps"] == 12900

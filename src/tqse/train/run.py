@@ -86,6 +86,8 @@ def open_run(config: RunConfig, run_dir: str | Path | None = None, encoder=None)
     model = setup.build_training_model(config, encoder.dim, setup.fit_pca(encoder, clips, config)).to(device)
     optimizer, scheduler = build_optimizer(model, config.train)
     start_step = _restore(config, run_dir, model, optimizer, scheduler, device)
+    if dist.is_main and start_step == 0 and config.train.init_from:
+        record_parent(run_dir, config.train.init_from)
     spec = model_config(model.model_args(), config.data.sample_rate, setup.encoder_spec(config),
                         trained_with=_trained_with(config))
     return TrainingRun(config, run_dir, dist, device, clips, encoder, model, optimizer, scheduler, start_step, spec)
@@ -156,6 +158,23 @@ def init_weights(model: torch.nn.Module, model_dir: str, device: torch.device) -
              for k, v in state.items() if k.startswith("separator.")}
     load_weights_into(model.separator, inner, path / WEIGHTS_NAME, config["model"])
     log.info("initialised %s from %s", config["model"], path)
+
+
+PARENT_RECORD = "init_from.json"
+
+
+def record_parent(run_dir: Path, model_dir: str) -> None:
+    """Keep, in the run folder, what the ``train.init_from`` model was when this run started from it: its
+    ``config.json`` (name, training record) and the hash of its weights. The folder itself may be replaced
+    later (the shipped default model is continued, then overwritten by the result), and a model card written
+    from the run must still credit the right parent."""
+    from tqse.data.manifest import write_json
+    from tqse.files import file_sha256
+
+    path = Path(model_dir).expanduser()
+    parent = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    write_json(run_dir / PARENT_RECORD, {"path": str(path), "weights_sha256": file_sha256(path / WEIGHTS_NAME),
+                                         "config": parent})
 
 
 def reset_modules(model: torch.nn.Module, patterns: list[str]) -> None:
