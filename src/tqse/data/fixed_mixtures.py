@@ -39,7 +39,8 @@ def write_fixed_mixtures(clips: Sequence[ClipRecord], out_dir: str | os.PathLike
         rows.append({"mixture": f"{stem}_mixture.flac", "target": f"{stem}_target.flac",
                      "interferer": f"{stem}_interferer.flac", "snr_db": round(example.snr_db, 3),
                      "class": clip.label, "caption": natural_caption(clip),
-                     "class_caption": class_caption(clip.label) if clip.label else None})
+                     "class_caption": class_caption(clip.label) if clip.label else None,
+                     "target_clip": os.path.relpath(clip.path, out_dir)})  # provenance, as the corpus' mixtures
     manifest = out_dir / f"{name}.jsonl"
     write_jsonl(manifest, rows)
     return manifest
