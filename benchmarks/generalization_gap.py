@@ -36,13 +36,16 @@ def training_mixtures(clips_manifest: Path, out_dir: Path, count: int, seed: int
 
 def gap(extractor, seen: Path, unseen: Path, count: int) -> dict:
     """SI-SDRi per query kind on mixtures of training clips (``seen``) and of unseen clips, and the gap."""
+    from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
 
     result = {}
     for name, manifest in (("train clips", seen), ("val clips", unseen)):
         scores = score_mixtures(extractor.model, extractor.encoder, str(manifest), extractor.sample_rate,
                                 extractor.device, query_fields=FIELDS, limit=count)
-        result[name] = {field: round(scores[field]["si_sdri"], 2) for field in FIELDS}
+        snrs = [row.snr_db for row in read_mixtures(manifest)[:count]]
+        result[name] = {field: round(scores[field]["si_sdri"], 2) for field in FIELDS} | {
+            "snr_db": [round(min(snrs), 1), round(max(snrs), 1)]}
     result["gap"] = {f: round(result["train clips"][f] - result["val clips"][f], 2) for f in FIELDS}
     return result
 
@@ -64,12 +67,12 @@ def main() -> None:
     model_dir = Path(args.model) if args.model else default_model_dir()
     extractor = Extractor.from_pretrained(model_dir, device="cpu")
     seen = training_mixtures(Path(default_training_manifest()), args.mixtures, args.count)
-    figures = {"model": str(model_dir), "snr_db": [-5, 5]} | gap(extractor, seen, Path(resolve_manifest("builtin:val")),
-                                                                 args.count)
-    print(f"model {model_dir}; {args.count} mixtures per set, SNR U[-5, 5] dB; SI-SDRi (dB)")
-    print(f"{'':12} {'class template':>15} {'natural caption':>16}")
+    figures = {"model": str(model_dir)} | gap(extractor, seen, Path(resolve_manifest("builtin:val")), args.count)
+    print(f"model {model_dir}; {args.count} mixtures per set; SI-SDRi (dB)")
+    print(f"{'':12} {'SNR range':>16} {'class template':>15} {'natural caption':>16}")
     for name in ("train clips", "val clips", "gap"):
-        print(f"{name:12} {figures[name]['class_caption']:15.2f} {figures[name]['caption']:16.2f}")
+        snr = "" if name == "gap" else "[{:+.1f}, {:+.1f}] dB".format(*figures[name]["snr_db"])
+        print(f"{name:12} {snr:>16} {figures[name]['class_caption']:15.2f} {figures[name]['caption']:16.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
 

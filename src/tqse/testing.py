@@ -5,8 +5,10 @@ Shipped inside the package (like ``lhotse.testing``) so downstream users can tes
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -34,3 +36,13 @@ def tiny_model_dir(path: str | os.PathLike, encoder: dict | None = None, sample_
 def tone(frequency: float, seconds: float, sample_rate: int, amplitude: float = 0.5) -> np.ndarray:
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def load_script(path: str | os.PathLike) -> ModuleType:
+    """Import a repository script (``benchmarks/*.py``, ``scripts/*.py``: files, not package modules) so a test
+    can call its functions."""
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,7 +2,6 @@
 corpus made of the CC0 fixture, check its size limit and contents, train from it with DEVICE=cpu and a tiny
 model, and load what comes back."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,11 +17,10 @@ from tqse.data.manifest import read_clips, write_jsonl
 from tqse.query.cache import EmbeddingCache, build_cache
 from tqse.query.hash_encoder import HashEncoder
 from tqse.files import read_metrics
+from tqse.testing import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("gpu_pack", ROOT / "scripts" / "gpu_pack.py")
-gpu_pack = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gpu_pack)
+gpu_pack = load_script(ROOT / "scripts" / "gpu_pack.py")
 
 
 def fake_corpus(root: Path, fixture_manifest) -> tuple[Path, Path]:

@@ -1,18 +1,17 @@
 """A one-hour file extracts with bounded memory, streamed from and to disk (slow: about a minute or two)."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from tqse.testing import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "long_extract.py"
 
 
 @pytest.mark.slow
 def test_one_hour_file_extracts_under_2_gb():
-    spec = importlib.util.spec_from_file_location("long_extract", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(SCRIPT)
     result = module.measure(minutes=60, model="tiny", rate=16000)
     assert result["same_length"] and result["same_rate"]
     assert result["peak_rss_gb"] < 2.0, result

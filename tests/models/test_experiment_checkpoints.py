@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tqse.models.model_dir import load_model_dir
+from tqse.testing import load_script
 
 CHECKPOINTS = sorted((Path(__file__).resolve().parents[2] / "experiments" / "checkpoints").glob("*/config.json"))
 
@@ -34,12 +35,8 @@ def test_the_headline_rows_are_committed():
 
 
 def test_the_table1_warm_start_is_the_folder_the_study_starts_from_and_loads():
-    import importlib.util
-
     root = Path(__file__).resolve().parents[2]
-    spec = importlib.util.spec_from_file_location("table1_bench", root / "benchmarks" / "table1.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script(root / "benchmarks" / "table1.py")
     overrides = bench.warm_start(bench.parse_args([]))
     assert overrides[0] == f"train.init_from={root / 'experiments' / 'table1' / 'warm_start'}"
     model, config = load_model_dir(bench.WARM_START)

@@ -1,19 +1,17 @@
 """benchmarks/generalization_gap.py: mixtures of training clips only, drawn once, scored like `val`."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from tqse.testing import load_script
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "generalization_gap.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("generalization_gap", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_training_mixtures_use_only_training_clips_and_are_written_once(tmp_path):
@@ -34,7 +32,7 @@ def test_training_mixtures_use_only_training_clips_and_are_written_once(tmp_path
 def test_the_gap_is_the_difference_of_the_two_sets_scored_with_the_shipped_model(tmp_path):
     from tqse.api import Extractor
     from tqse.data.fixed_mixtures import write_fixed_mixtures
-    from tqse.data.manifest import read_clips
+    from tqse.data.manifest import read_clips, read_mixtures
     from tqse.testing import fixture_manifest
 
     gap = _script()
@@ -45,4 +43,7 @@ def test_the_gap_is_the_difference_of_the_two_sets_scored_with_the_shipped_model
     for field in gap.FIELDS:
         assert result["gap"][field] == pytest.approx(result["train clips"][field] - result["val clips"][field],
                                                      abs=0.011)
+    for name, manifest in (("train clips", seen), ("val clips", unseen)):  # the SNR range is read, not assumed
+        snrs = [row.snr_db for row in read_mixtures(manifest)]
+        assert result[name]["snr_db"] == [round(min(snrs), 1), round(max(snrs), 1)]
     assert json.loads(json.dumps(result)) == result

@@ -1,19 +1,17 @@
 """scripts/package_model.py: a model continued from another one's weights states its whole training history."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import yaml
 
+from tqse.testing import load_script
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "package_model.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("package_model", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _parent(folder: Path, name: str, steps: int, minutes: float) -> Path:
