@@ -25,8 +25,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from default_model import FIELDS, score_sets, time_extraction  # noqa: E402
 
-from tqse.files import read_metrics  # noqa: E402
 from tqse.pretrained import card_front_matter  # noqa: E402
+from tqse.train.lineage import PARENT_RECORD, model_history, parent_history, run_minutes  # noqa: E402
 
 MAX_FP16_LOSS_DB = 0.05
 
@@ -35,39 +35,31 @@ def training_summary(run_dir: Path, step: int) -> dict:
     """Steps, CPU time and hardware of the run that produced the checkpoint at ``step``; a run that started
     from another model's weights (``train.init_from``) adds that model's own training, so the totals are the
     model's whole history."""
-    lines = read_metrics(run_dir / "metrics.jsonl")
-    seconds = max((line["train_seconds"] for line in lines if line["step"] <= step and "train_seconds" in line),
-                  default=None)
+    minutes = run_minutes(run_dir, step)
     env = json.loads((run_dir / "env.json").read_text())
-    summary = {"steps": step, "train_minutes": round(seconds / 60, 1) if seconds else None,
+    summary = {"steps": step, "train_minutes": minutes,
                "hardware": f"{env['device']} ({platform.processor() or platform.machine()}), 2 torch threads",
                "torch": env["torch"], "git_sha": env.get("git_sha"), "config": (run_dir / "config.yaml").read_text()}
     summary["train"] = yaml.safe_load(summary["config"]).get("train") or {}
     parent = continued_from(run_dir, summary["train"])
     if parent is not None:
         summary |= {"steps": parent["steps"] + step, "continued_from": parent,
-                    "train_minutes": round(parent["train_minutes"] + (summary["train_minutes"] or 0.0), 1)}
+                    "train_minutes": round(parent["train_minutes"] + (minutes or 0.0), 1)}
     return summary
 
 
 def continued_from(run_dir: Path, train: dict) -> dict | None:
-    """The training record of the model a run started from (``train.init_from``), or None: as the run
+    """The training history of the model a run started from (``train.init_from``), or None: as the run
     recorded it when it started (``init_from.json``), else (runs of older tqse versions) as that folder is now."""
-    from tqse.train.run import PARENT_RECORD
-
     init_from = train.get("init_from")
     if not init_from:
         return None
-    record = run_dir / PARENT_RECORD
-    if record.is_file():
-        parent = json.loads(record.read_text())["config"]
-    else:
-        print(f"note: {run_dir} has no {PARENT_RECORD}; reading the parent's record from {init_from} as it is now",
-              file=sys.stderr)
-        parent = json.loads((Path(init_from).expanduser() / "config.json").read_text())
-    training = parent.get("training") or {}
-    return {"name": parent.get("name", Path(init_from).name), "steps": int(training.get("steps") or 0),
-            "train_minutes": float(training.get("train_minutes") or 0.0)}
+    recorded = parent_history(run_dir)
+    if recorded is not None:
+        return recorded
+    print(f"note: {run_dir} has no {PARENT_RECORD}; reading the parent's record from {init_from} as it is now",
+          file=sys.stderr)
+    return model_history(Path(init_from).expanduser())
 
 
 def worst_fp16_loss(fp32: dict, fp16: dict) -> float:

@@ -24,7 +24,7 @@ def _parent(folder: Path, name: str, steps: int, minutes: float) -> Path:
 
 def _run(tmp_path: Path, init_from: str | None) -> Path:
     run = tmp_path / "run"
-    run.mkdir()
+    run.mkdir(parents=True)
     train = {"init_from": init_from, "lr": 1e-3, "warmup_steps": 100, "constant_steps": 0, "decay_every": 300,
              "decay_factor": 0.8}
     (run / "config.yaml").write_text(yaml.safe_dump({"train": train}))
@@ -51,7 +51,7 @@ def test_a_model_trained_from_scratch_has_no_lineage(tmp_path):
 
 
 def test_the_parent_is_the_model_the_run_started_from_even_after_its_folder_is_overwritten(tmp_path):
-    from tqse.train.run import record_parent
+    from tqse.train.lineage import record_parent
 
     shipped = _parent(tmp_path / "default_model", "tqse-v1", 12000, 106.4)
     run = _run(tmp_path, str(shipped))
@@ -60,3 +60,33 @@ def test_the_parent_is_the_model_the_run_started_from_even_after_its_folder_is_o
     (shipped / "config.json").write_text(json.dumps({"name": "tqse-v2", "training": {"steps": 12900}}))
     summary = _script().training_summary(run, 900)
     assert summary["continued_from"]["name"] == "tqse-v1" and summary["steps"] == 12900
+
+
+def _checkpoint_of(run: Path, step: int) -> Path:
+    """A training checkpoint folder as training writes it: no ``training`` record, a training state."""
+    import torch
+
+    folder = run / "checkpoints" / f"step-{step}"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"model": "tcn", "kwargs": {}}))
+    (folder / "model.safetensors").write_bytes(b"weights")
+    torch.save({"step": step, "optimizer": {}, "scheduler": {}, "rng": {}}, folder / "training_state.pt")
+    return folder
+
+
+def test_a_run_continued_from_another_runs_checkpoint_counts_that_runs_history_after_it_is_deleted(tmp_path):
+    import shutil
+
+    from tqse.train.lineage import record_parent
+
+    first = _run(tmp_path / "a", None)  # from scratch: 600 steps took 5 minutes
+    second = _run(tmp_path / "b", None)
+    record_parent(second, str(_checkpoint_of(first, 600)))
+    third = _run(tmp_path / "c", str(_checkpoint_of(second, 900)))
+    record_parent(third, str(second / "checkpoints" / "step-900"))
+    shutil.rmtree(tmp_path / "a")
+    shutil.rmtree(tmp_path / "b")  # ignored run folders get cleaned; the records must already hold the history
+    summary = _script().training_summary(third, 300)
+    # 600 (5.0 min) + 900 (7.5 min) + 300 (2.5 min)
+    assert summary["continued_from"] == {"name": "run step 900", "steps": 1500, "train_minutes": 12.5}
+    assert summary["steps"] == 1800 and summary["train_minutes"] == 15.0

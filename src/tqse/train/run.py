@@ -25,6 +25,7 @@ from tqse.query.registry import encoder_from_config
 from tqse.train import setup
 from tqse.train.checkpoint import check_resume_config, clean_checkpoints, resume_point, save_checkpoint, set_rng_state
 from tqse.train.distributed import DistInfo, barrier, init_distributed
+from tqse.train.lineage import record_parent
 from tqse.train.logging import MetricsLogger, environment
 from tqse.train.schedule import build_optimizer
 
@@ -158,23 +159,6 @@ def init_weights(model: torch.nn.Module, model_dir: str, device: torch.device) -
              for k, v in state.items() if k.startswith("separator.")}
     load_weights_into(model.separator, inner, path / WEIGHTS_NAME, config["model"])
     log.info("initialised %s from %s", config["model"], path)
-
-
-PARENT_RECORD = "init_from.json"
-
-
-def record_parent(run_dir: Path, model_dir: str) -> None:
-    """Keep, in the run folder, what the ``train.init_from`` model was when this run started from it: its
-    ``config.json`` (name, training record) and the hash of its weights. The folder itself may be replaced
-    later (the shipped default model is continued, then overwritten by the result), and a model card written
-    from the run must still credit the right parent."""
-    from tqse.data.manifest import write_json
-    from tqse.files import file_sha256
-
-    path = Path(model_dir).expanduser()
-    parent = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    write_json(run_dir / PARENT_RECORD, {"path": str(path), "weights_sha256": file_sha256(path / WEIGHTS_NAME),
-                                         "config": parent})
 
 
 def reset_modules(model: torch.nn.Module, patterns: list[str]) -> None:
