@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from default_model import FIELDS, score_sets, time_extraction  # noqa: E402
 
 from tqse.pretrained import card_front_matter  # noqa: E402
-from tqse.train.lineage import PARENT_RECORD, model_history, parent_history, run_minutes  # noqa: E402
+from tqse.train.lineage import PARENT_RECORD, model_history, parent_history, run_history  # noqa: E402
 
 MAX_FP16_LOSS_DB = 0.05
 
@@ -35,17 +35,14 @@ def training_summary(run_dir: Path, step: int) -> dict:
     """Steps, CPU time and hardware of the run that produced the checkpoint at ``step``; a run that started
     from another model's weights (``train.init_from``) adds that model's own training, so the totals are the
     model's whole history."""
-    minutes = run_minutes(run_dir, step)
     env = json.loads((run_dir / "env.json").read_text())
-    summary = {"steps": step, "train_minutes": minutes,
-               "hardware": f"{env['device']} ({platform.processor() or platform.machine()}), 2 torch threads",
+    summary = {"hardware": f"{env['device']} ({platform.processor() or platform.machine()}), 2 torch threads",
                "torch": env["torch"], "git_sha": env.get("git_sha"), "config": (run_dir / "config.yaml").read_text()}
     summary["train"] = yaml.safe_load(summary["config"]).get("train") or {}
-    parent = continued_from(run_dir, summary["train"])
-    if parent is not None:
-        summary |= {"steps": parent["steps"] + step, "continued_from": parent,
-                    "train_minutes": round(parent["train_minutes"] + (minutes or 0.0), 1)}
-    return summary
+    history = run_history(run_dir, step, continued_from(run_dir, summary["train"]))
+    if history["continued_from"] is None:
+        del history["continued_from"]
+    return summary | history
 
 
 def continued_from(run_dir: Path, train: dict) -> dict | None:

@@ -6,7 +6,9 @@ Dimension legend:
 
 Pipeline: mixture ``[B, T]`` -> magnitude STFT ``[B, F, N]`` -> log-compressed, projected to ``[B, N, C]``
 -> (ConditioningBlock(q) -> ConformerLayer) x L -> real-valued mask ``[B, F, N]`` -> masked magnitude with the
-mixture phase -> iSTFT ``[B, T]``.
+mixture phase -> iSTFT ``[B, T]``. With ``frame_stride`` s > 1 the layers run on ``N / s`` frames (averaged
+after the input projection, interpolated back before the mask projection): the STFT keeps its resolution
+while the costly part costs about 1/s (attention 1/s^2) per second of audio.
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ class ConformerSeparator(nn.Module):
             (|X|^0.3 with the mixture's phase, real and imaginary parts: the network sees phase).
         mask: ``magnitude`` (real mask, the paper) or ``complex`` (a complex ratio mask whose magnitude is
             bounded by ``tanh``: it can correct phase, lifting the ceiling a magnitude mask imposes).
+        frame_stride: run the Conformer layers on every ``frame_stride`` frames (1: all frames, the paper).
+            It adds no parameters, so a stride-1 model's weights initialise a strided one.
     Shape:
         forward(mixture ``[B, T]``, query ``[B, D]``) -> estimate ``[B, T]``.
     """
@@ -111,10 +115,13 @@ class ConformerSeparator(nn.Module):
     def __init__(self, query_dim: int = 512, sample_rate: int = 32000, window_ms: float = 32.0, hop_ms: float = 16.0,
                  d_model: int = 256, n_layers: int = 16, n_heads: int = 4, ffn_dim: int = 1024, conv_kernel: int = 31,
                  dropout: float = 0.1, mask_activation: str = "sigmoid", features: str = "log_magnitude",
-                 mask: str = "magnitude"):
+                 mask: str = "magnitude", frame_stride: int = 1):
         super().__init__()
         if mask_activation not in MASK_ACTIVATIONS:
             raise ValueError(f"mask_activation must be one of {sorted(MASK_ACTIVATIONS)}")
+        if not (isinstance(frame_stride, int) and frame_stride >= 1):
+            raise ValueError(f"frame_stride must be a positive integer, got {frame_stride!r}")
+        self.frame_stride = frame_stride
         self.spectral = SpectralIO(sample_rate, window_ms, hop_ms, features, mask, mask_activation)
         self.input_norm = nn.LayerNorm(self.spectral.feature_dim)
         self.input_proj = nn.Linear(self.spectral.feature_dim, d_model)
@@ -133,6 +140,24 @@ class ConformerSeparator(nn.Module):
             raise ValueError(f"query must be [B, {self.query_dim}], got {tuple(query.shape)}")
         spec, features = self.spectral.analyse(mixture)  # [B, F, N] complex, [B, N, F'] real
         x = self.input_proj(self.input_norm(features))  # [B, N, C]
+        frames = x.shape[1]
+        x = self._pool_frames(x)  # [B, N / s, C]
         for condition, layer in zip(self.conditioning, self.layers):
             x = layer(condition(x, query.to(x.dtype)))
+        x = self._unpool_frames(x, frames)  # [B, N, C]
         return self.spectral.synthesise(spec, self.mask_proj(x), mixture.shape[-1])
+
+    def _pool_frames(self, x: torch.Tensor) -> torch.Tensor:
+        """Average groups of ``frame_stride`` frames; the last group is filled up with the last frame."""
+        if self.frame_stride == 1:
+            return x
+        short = -x.shape[1] % self.frame_stride
+        x = F.pad(x.transpose(1, 2), (0, short), mode="replicate")  # [B, C, N'] with N' a multiple of s
+        return F.avg_pool1d(x, self.frame_stride).transpose(1, 2)
+
+    def _unpool_frames(self, x: torch.Tensor, frames: int) -> torch.Tensor:
+        """Linear interpolation back to ``frames`` frames, each group's value at its centre."""
+        if self.frame_stride == 1:
+            return x
+        full = F.interpolate(x.transpose(1, 2), scale_factor=self.frame_stride, mode="linear", align_corners=False)
+        return full[..., :frames].transpose(1, 2)

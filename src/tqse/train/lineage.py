@@ -52,13 +52,25 @@ def model_history(model_dir: Path, config: dict | None = None) -> dict:
     if not ((model_dir / STATE_NAME).is_file() and (run_dir / "metrics.jsonl").is_file()):
         return {"name": config.get("name", model_dir.name), "steps": 0, "train_minutes": 0.0}
     step = int(load_training_state(model_dir)["step"])
-    history = {"name": f"{run_dir.name} step {step}", "steps": step,
-               "train_minutes": run_minutes(run_dir, step) or 0.0}
-    parent = parent_history(run_dir)
-    if parent:
-        history["steps"] += parent["steps"]
-        history["train_minutes"] = round(history["train_minutes"] + parent["train_minutes"], 1)
-    return history
+    totals = run_history(run_dir, step)
+    return {"name": f"{run_dir.name} step {step}", "steps": totals["steps"],
+            "train_minutes": totals["train_minutes"] or 0.0}
+
+
+_RECORDED = object()
+
+
+def run_history(run_dir: Path, step: int, parent: dict | None | object = _RECORDED) -> dict:
+    """``{"steps", "train_minutes", "continued_from"}`` of the checkpoint at ``step`` of a run: its own steps
+    and CPU minutes plus those of the model it started from (``parent``; by default as the run recorded it).
+    ``train_minutes`` is None for an untimed run from scratch; ``continued_from`` is the parent or None."""
+    minutes = run_minutes(run_dir, step)
+    if parent is _RECORDED:
+        parent = parent_history(run_dir)
+    if not parent:
+        return {"steps": step, "train_minutes": minutes, "continued_from": None}
+    return {"steps": parent["steps"] + step, "train_minutes": round(parent["train_minutes"] + (minutes or 0.0), 1),
+            "continued_from": parent}
 
 
 def record_parent(run_dir: Path, model_dir: str) -> None:
