@@ -1,5 +1,6 @@
 """The shipped default model (src/tqse/assets/default_model): it loads, its card is complete, and its output
-on a fixed CC0 mixture is pinned, so a refactor that changes how a committed model folder loads or runs fails."""
+on fixed CC0 mixtures is pinned, so a refactor that changes how a committed model folder loads or runs fails.
+The models shipped before it stay committed (experiments/) and pinned the same way."""
 
 import json
 from pathlib import Path
@@ -10,8 +11,15 @@ import pytest
 from tqse.models.model_dir import read_model_config
 from tqse.pretrained import default_model_dir
 
-SHIPPED = Path(__file__).resolve().parents[2] / "src" / "tqse" / "assets" / "default_model"
-PINNED = Path(__file__).resolve().parents[1] / "fixtures" / "default_model_pinned.json"
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "src" / "tqse" / "assets" / "default_model"
+FIXTURES = ROOT / "tests" / "fixtures"
+# (model folder, its pinned SI-SDRi on the fixture mixtures): the shipped model and the ones it replaced.
+PINNED_MODELS = {
+    "shipped": (SHIPPED, FIXTURES / "default_model_pinned.json"),
+    "tqse-tcn-builtin-v1": (ROOT / "experiments" / "default_model" / "tqse-tcn-builtin-v1" / "model",
+                            FIXTURES / "tcn_builtin_v1_pinned.json"),
+}
 
 pytestmark = pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="no default model shipped")
 
@@ -38,13 +46,15 @@ def test_model_card_states_data_licences_training_and_scores():
     assert (SHIPPED / "model.safetensors").stat().st_size <= 20e6
 
 
-def test_output_on_a_fixed_fixture_mixture_is_pinned():
+@pytest.mark.parametrize("model", sorted(PINNED_MODELS))
+def test_output_on_the_fixed_fixture_mixtures_is_pinned(model):
     from tqse.api import Extractor
     from tqse.eval.metrics import si_sdr_improvement
     from tqse.showcase import fixture_mixtures
 
-    pinned = json.loads(PINNED.read_text())
-    extractor = Extractor.from_pretrained(SHIPPED, device="cpu")
+    folder, pinned_file = PINNED_MODELS[model]
+    pinned = json.loads(pinned_file.read_text())
+    extractor = Extractor.from_pretrained(folder, device="cpu")
     for item in fixture_mixtures():
         estimate = extractor.extract(item.mixture, item.sample_rate, text=item.query)
         assert estimate.shape == item.mixture.shape and np.isfinite(estimate).all()
