@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Train on a lent GPU machine in one call (<= 8 minutes), from the bundle of scripts/gpu_pack.py.
 #
-#   bash benchmarks/gpu_train.sh [CONFIG.yaml ...] [dotted.key=value ...]   # one run (default: the TCN recipe)
+#   bash benchmarks/gpu_train.sh [CONFIG.yaml ...] [dotted.key=value ...]   # one run (default: the shipped recipe)
 #   MODE=grid bash benchmarks/gpu_train.sh [key=value ...]                  # Table I rows x seeds (issue 9)
 #
+# The default run is the shipped model's recipe, configs/efficient/conformer_small_s2.yaml, from scratch; add
+# train.init_from=src/tqse/assets/default_model to continue the shipped model instead.
 # Run from the repository root with data/gpu_pack carried. Installs the carried wheels only for modules that
 # do not import, decodes the bundle into a local working corpus, trains with every query read from the
 # embedding cache (no encoder weights needed), and copies each run directory (config, metrics.jsonl,
@@ -125,7 +127,7 @@ if [[ $MODE == grid ]]; then
   done
   wait || true
 else
-  (( ${#configs[@]} )) || configs=("${CONFIG:-configs/efficient/tcn.yaml}")
+  (( ${#configs[@]} )) || configs=("${CONFIG:-configs/efficient/conformer_small_s2.yaml}")
   name=$(basename "${configs[-1]}" .yaml)
   train_one "$name" "$MINUTES" "${configs[@]}" "${common[@]}" "${overrides[@]}"
 fi

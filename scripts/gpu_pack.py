@@ -2,7 +2,9 @@
 
 Here (CPU machine, with the corpus and the embedding cache)::
 
-    PYTHONPATH=src python scripts/gpu_pack.py pack            # -> data/gpu_pack/ (ignored by git)
+    PYTHONPATH=src python scripts/gpu_pack.py pack --max-mixtures 50 --max-clips 500   # -> data/gpu_pack/ (ignored)
+
+(the working tree travels too, ~40 MiB; a bundle over what is left is refused, naming a ``--max-clips`` that fits)
 
 There (``benchmarks/gpu_train.sh`` calls it after installing the carried wheels)::
 
@@ -184,7 +186,7 @@ def pack(args: argparse.Namespace) -> dict:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    clips = read_clips(corpus / "clips.jsonl", split=args.split)[: args.max_clips]
+    clips = balanced_subset(read_clips(corpus / "clips.jsonl", split=args.split), args.max_clips)
     write_jsonl(out / "clips.jsonl", pack_clips(clips, out, args.sample_rate, args.quality, args.workers))
     mixtures: dict[str, list[dict]] = {}
     for name in [m for m in args.mixtures.split(",") if m]:
@@ -195,6 +197,29 @@ def pack(args: argparse.Namespace) -> dict:
     embeddings = pack_embeddings(clips, texts, args.cache, out / "embeddings", args.encoder, args.crop_seconds)
     wheels = fetch_wheels(out / "wheels", args.wheels)
     return summarise(args, out, clips, mixtures, embeddings, wheels)
+
+
+def balanced_subset(clips: list, count: int | None) -> list:
+    """``count`` clips taken in turn from every class (the manifest lists clips class by class, so its first
+    ``count`` rows would drop whole classes), in manifest order; all of them when ``count`` is None."""
+    if count is None or count >= len(clips):
+        return clips
+    by_class: dict[str, list[int]] = {}
+    for index, clip in enumerate(clips):
+        by_class.setdefault(clip.label, []).append(index)
+    chosen, depth = [], 0
+    while len(chosen) < count:
+        chosen += [rows[depth] for rows in by_class.values() if depth < len(rows)][: count - len(chosen)]
+        depth += 1
+    return [clips[i] for i in sorted(chosen)]
+
+
+def fitting_clip_count(summary: dict) -> int:
+    """How many clips would fit the limit, at this bundle's average size per clip."""
+    mib = summary["mib"]
+    room = mib["limit"] - (mib["bundle"] - mib["clips"] - mib["embeddings"])
+    per_clip = (mib["clips"] + mib["embeddings"]) / max(summary["clips"], 1)
+    return max(int(room / per_clip * 0.95), 0)
 
 
 def summarise(args, out: Path, clips, mixtures: dict, embeddings: dict, wheels: list[str]) -> dict:
@@ -281,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--encoder", default="builtin", help="query encoder of the cache (embeds rows the cache lacks)")
     p.add_argument("--out", default=str(ROOT / "data" / "gpu_pack"))
     p.add_argument("--split", default="train")
-    p.add_argument("--max-clips", type=int, default=None)
+    p.add_argument("--max-clips", type=int, default=None, help="pack this many clips, taken from every class in turn")
     p.add_argument("--mixtures", default="val", help="comma-separated fixed-mixture sets (val,test,ood)")
     p.add_argument("--max-mixtures", type=int, default=100, help="first N mixtures of each set")
     p.add_argument("--sample-rate", type=int, default=16000)
@@ -306,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     mib = summary["mib"]
     if mib["bundle"] > mib["limit"]:
         print(f"error: bundle is {mib['bundle']:.1f} MiB, over the limit of {mib['limit']:.1f} MiB (the working tree "
-              f"adds {mib['tree']:.1f} MiB; raise --quality or lower --max-mixtures / --max-clips)", file=sys.stderr)
+              f"adds {mib['tree']:.1f} MiB); about --max-clips {fitting_clip_count(summary)} would fit (taken from "
+              "every class in turn), or lower --max-mixtures", file=sys.stderr)
         return 1
     print(f"bundle {args.out}: {mib['bundle']:.1f} MiB (limit {mib['limit']:.1f}; with the working tree "
           f"{mib['bundle'] + mib['tree']:.1f} of {TRAVEL_LIMIT_MIB} MiB)")

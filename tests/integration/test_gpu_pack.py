@@ -50,6 +50,21 @@ def bundle(tmp_path_factory, fixture_manifest):
     return root / "gpu_pack"
 
 
+def test_max_clips_takes_every_class_in_turn_and_the_error_names_a_count_that_fits():
+    from tqse.data.manifest import ClipRecord
+
+    clips = [ClipRecord(path=f"{label}{i}.flac", label=label) for label, n in (("dog", 5), ("cat", 2), ("bell", 4))
+             for i in range(n)]
+    subset = gpu_pack.balanced_subset(clips, 7)
+    assert [c.path for c in subset] == ["dog0.flac", "dog1.flac", "dog2.flac", "cat0.flac", "cat1.flac",
+                                        "bell0.flac", "bell1.flac"]
+    assert gpu_pack.balanced_subset(clips, None) == clips == gpu_pack.balanced_subset(clips, 99)
+    # 100 clips of 0.3 MiB (+ 0.01 MiB of embeddings each) next to 4 MiB of mixtures and wheels, limit 20 MiB:
+    summary = {"clips": 100, "mib": {"clips": 30.0, "embeddings": 1.0, "bundle": 35.0, "limit": 20.0}}
+    fits = gpu_pack.fitting_clip_count(summary)
+    assert 40 <= fits <= 51 and fits * 0.31 + 4.0 <= 20.0
+
+
 def test_bundle_holds_the_train_clips_val_mixtures_cache_rows_and_wheels(bundle):
     summary = json.loads((bundle / "pack.json").read_text())
     train = read_clips(bundle / "clips.jsonl")
@@ -76,11 +91,11 @@ def gpu_train(bundle: Path, tmp_path: Path, *args, **env) -> Path:
 
 def test_gpu_script_trains_on_cpu_and_brings_back_a_loadable_checkpoint(bundle, tmp_path):
     out = gpu_train(bundle, tmp_path)
-    run = out / "runs" / "tcn"
+    run = out / "runs" / "conformer_small_s2"
     metrics = read_metrics(run / "metrics.jsonl")
     assert metrics[-1]["step"] == 3 and any("val_si_sdri" in m for m in metrics)
     assert (run / "checkpoints" / "last" / "model.safetensors").exists()
-    assert json.loads((out / "summary.json").read_text())["runs"]["tcn"]["steps"] == 3
+    assert json.loads((out / "summary.json").read_text())["runs"]["conformer_small_s2"]["steps"] == 3
     mixture = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     extractor = Extractor.from_pretrained(run / "checkpoints" / "best", device="cpu")
     assert extractor.extract(mixture, 16000, text="a dog barks").shape == mixture.shape
