@@ -1,4 +1,5 @@
-"""File helpers every layer shares: an atomic write, a file's content hash, a run's metrics lines.
+"""File helpers every layer shares: the atomic write (files and folders), a file's content hash, a run's metrics
+lines.
 
 This module imports nothing else of tqse, so audio, data, query, models and eval can all use it.
 """
@@ -10,6 +11,8 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -17,12 +20,16 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` to write; on success it replaces ``path`` in one rename.
+def atomic_write(path: str | os.PathLike, suffix: str = "", *, folder: bool = False) -> Iterator[Path]:
+    """Yield a new temporary file beside ``path`` to write (an empty folder with ``folder=True``); on success
+    it replaces ``path`` by renaming, so readers see the old ``path`` or the complete new one, never half of it.
 
-    A failure (an exception, or a kill before the rename) never leaves a half-written ``path``: the old file
-    stays as it was and the temporary file is deleted (a kill leaves only a hidden ``.NAME.tmpPID`` file).
-    ``suffix`` ends the temporary name, for writers that add their own extension (``numpy.save``: ``.npy``).
+    The one way tqse writes files that must not be half-written: manifests, caches, audio outputs, metrics,
+    model folders. A failure (an exception, or a kill before the rename) leaves the old ``path`` as it was and
+    deletes the temporary one (a kill leaves only a hidden ``.NAME.tmpPID_*`` entry, which
+    :func:`recover_interrupted` removes). ``suffix`` ends the temporary name, for writers that add their own
+    extension (``numpy.save``: ``.npy``). A folder replaces an existing one in two renames (the old one is set
+    aside as ``.NAME.oldPID`` first): a kill between them is undone by :func:`recover_interrupted`.
 
     Example::
 
@@ -31,12 +38,65 @@ def atomic_write(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{suffix}")
+    tmp = temporary_beside(path, suffix, folder=folder)
     try:
         yield tmp
-        os.replace(tmp, path)
+        _swap_folder(tmp, path) if folder else os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)  # gone already after the rename
+        _remove(tmp)  # gone already after the rename
+
+
+def temporary_beside(path: Path, suffix: str = "", *, folder: bool = False) -> Path:
+    """Create a new hidden ``.NAME.tmpPID_*`` file (or folder) in ``path``'s folder, with the permissions an
+    ordinary file (folder) gets there, and return it. Its own name, so concurrent writers never share one."""
+    prefix = f".{path.name}.tmp{os.getpid()}_"
+    if folder:
+        tmp = Path(tempfile.mkdtemp(suffix, prefix, path.parent))
+    else:
+        handle, name = tempfile.mkstemp(suffix, prefix, path.parent)
+        os.close(handle)
+        tmp = Path(name)
+    os.chmod(tmp, (0o777 if folder else 0o666) & ~_umask())  # mkstemp/mkdtemp make it private
+    return tmp
+
+
+def _swap_folder(new: Path, path: Path) -> None:
+    old = path.with_name(f".{path.name}.old{os.getpid()}")
+    _remove(old)
+    if path.exists():
+        os.replace(path, old)
+    os.replace(new, path)
+    _remove(old)
+
+
+def recover_interrupted(path: str | os.PathLike) -> Path | None:
+    """Clean up after a killed :func:`atomic_write` of ``path``: delete half-written temporary entries and, if
+    the kill fell between a folder's two renames, put the previous folder back. Returns ``path``, or None if
+    there is none."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return None
+    for partial in path.parent.glob(f".{path.name}.tmp*"):
+        _remove(partial)
+    leftovers = sorted(path.parent.glob(f".{path.name}.old*"), key=lambda p: p.stat().st_mtime)
+    if not path.exists() and leftovers:
+        os.replace(leftovers.pop(), path)  # killed between the renames: the previous folder is complete
+    for old in leftovers:  # killed after both renames, before the clean-up: a full stale copy
+        _remove(old)
+    return path if path.exists() else None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:

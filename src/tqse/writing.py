@@ -5,7 +5,7 @@ while tracking peaks; pass two converts each to its format with one gain per que
 still sum to the mixture): ``rescale`` lowers the level when the peak exceeds full scale, ``clamp`` clips and
 says how many samples, ``none`` keeps float output as is (integer formats cannot hold it: clipped, with a
 warning). Scratch files live in a temporary folder that is removed whatever happens; targets are written
-through :class:`~tqse.audio.output.AtomicTarget`.
+through :func:`~tqse.audio.output.output_file`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Iterable
 import numpy as np
 import soundfile as sf
 
-from tqse.audio.output import AtomicTarget, OutputSpec, make_parents, remove_empty
+from tqse.audio.output import OutputSpec, make_parents, output_file, remove_empty
 from tqse.engine import Blocks
 from tqse.errors import OutputError
 
@@ -112,10 +112,9 @@ def _convert_unchecked(scratch: Path, output: Output, factor: float, clip_mode: 
         sys.stdout.buffer.write(buffer.getvalue())
         sys.stdout.buffer.flush()
     else:
-        with AtomicTarget(spec.path) as target:
-            with sf.SoundFile(str(target.tmp), "w", rate, channels, format=spec.format, subtype=spec.subtype) as f:
+        with output_file(spec.path) as tmp:
+            with sf.SoundFile(str(tmp), "w", rate, channels, format=spec.format, subtype=spec.subtype) as f:
                 clipped = _copy(scratch, f, factor, clip_mode, spec, output.label)
-            target.commit()
     if clipped:
         log.warning("%s: %d samples beyond full scale were clipped (clip-mode %s)", output.label, clipped, clip_mode)
 

@@ -123,7 +123,7 @@ def test_tensorboard_logging_is_optional_and_writes_events(tmp_path):
 
 
 def test_a_save_killed_half_way_leaves_nothing_behind(tmp_path):
-    from tqse.models.model_dir import recover_interrupted
+    from tqse.files import recover_interrupted
 
     last = tmp_path / "checkpoints" / "last"
     (tmp_path / "checkpoints" / ".last.tmp123").mkdir(parents=True)  # killed while writing

@@ -257,6 +257,24 @@ def test_any_metrics_file_is_kept_to_its_valid_rows_up_to_the_resumed_step(tmp_p
     assert all(isinstance(row, dict) and row.get("step", 0) <= resume for row in rows)
 
 
+def test_a_resume_killed_while_rewriting_the_metrics_keeps_the_old_file(tmp_path, monkeypatch):
+    import tqse.files
+    from tqse.train.logging import MetricsLogger
+
+    path = tmp_path / "metrics.jsonl"
+    text = "".join(json.dumps({"step": s, "loss": -1.0}) + "\n" for s in range(1, 6))
+    path.write_text(text)
+
+    def killed(*args):
+        raise KeyboardInterrupt  # the kill, after the rows are written and before they replace the file
+
+    monkeypatch.setattr(tqse.files.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        MetricsLogger(path, resume_step=3)
+    monkeypatch.undo()
+    assert path.read_text() == text and [p.name for p in tmp_path.iterdir()] == ["metrics.jsonl"]
+
+
 # -- manifests -------------------------------------------------------------------------------------------------------
 
 def fixture_rows() -> list[dict]:

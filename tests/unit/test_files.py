@@ -42,6 +42,45 @@ def test_atomic_write_suffix_ends_the_temporary_name(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["rows.npy"]
 
 
+def test_atomic_write_of_a_folder_replaces_the_old_folder_whole(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with atomic_write(target, folder=True) as tmp:
+        assert tmp.is_dir() and not list(tmp.iterdir()) and tmp.name.startswith(".model.tmp")
+        (tmp / "new.txt").write_text("new")
+        assert (target / "old.txt").exists()  # nothing visible until the rename
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_failed_folder_write_keeps_the_old_folder_and_leaves_nothing_else(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(ZeroDivisionError):
+        with atomic_write(target, folder=True) as tmp:
+            (tmp / "half.txt").write_text("half")
+            1 / 0
+    assert [p.name for p in target.iterdir()] == ["old.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_temporary_files_get_the_permissions_of_ordinary_files(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "a.txt") as tmp:
+            tmp.write_text("x")
+        with atomic_write(tmp_path / "folder", folder=True) as tmp:
+            pass
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "folder").stat().st_mode & 0o777 == 0o755
+
+
 def test_file_sha256_equals_hashlib_on_the_whole_content_across_chunks(tmp_path):
     data = bytes(range(256)) * 1000
     path = tmp_path / "blob"

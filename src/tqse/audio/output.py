@@ -3,18 +3,20 @@
 Everything here runs *before* any processing (:func:`output_spec` and :func:`preflight`) so a format limit or
 a bad path costs nothing, and libsndfile never sees a combination it cannot take: it crashes (SIGSEGV) when
 asked for Ogg Vorbis above ~200 kHz, and raises bare errors for MP3 above 48 kHz or FLAC above 8 channels.
-:class:`AtomicTarget` writes to a hidden temporary file beside the target and renames it: whatever fails,
-the temporary file is removed and the target is either the old file or the complete new one.
+:func:`output_file` writes through the one atomic write (:func:`tqse.files.atomic_write`): whatever fails, the
+temporary file is removed and the target is either the old file or the complete new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from tqse.errors import OutputError
+from tqse.files import atomic_write, temporary_beside
 
 STDOUT = "-"
 NAME_MAX = 255
@@ -177,49 +179,41 @@ def remove_empty(folders: list[Path]) -> None:
             return
 
 
-class AtomicTarget:
-    """``with AtomicTarget(path) as t: write t.tmp; t.commit()``: clean on every failure (no temporary file,
-    no folder it created), atomic on success."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.tmp: Path | None = None
-        self._committed = False
-        self._made: list[Path] = []
-
-    def __enter__(self) -> "AtomicTarget":
-        try:
-            self._made = make_parents(self.path)
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.tmp{os.getpid()}_", dir=self.path.parent)
-            os.close(fd)
-        except OSError as err:
-            remove_empty(self._made)
-            raise OutputError(f"{self.path}: cannot write here ({err.strerror or err})") from None
-        self.tmp = Path(name)
-        return self
-
-    def commit(self) -> None:
-        try:
-            os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs are ordinary files
-            os.replace(self.tmp, self.path)
-        except OSError as err:
-            raise OutputError(f"{self.path}: cannot write here ({err.strerror or err})") from None
-        self._committed = True
-
-    def __exit__(self, *exc) -> None:
-        if not self._committed and self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
-            remove_empty(self._made)
+@contextlib.contextmanager
+def output_file(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write, renamed onto it on success (:func:`tqse.files.atomic_write`);
+    on any failure neither the temporary file nor a folder made for it stays behind. The OS refusing the
+    folder, the file or the rename is an :class:`OutputError`; errors of the writing itself pass through."""
+    made: list[Path] = []
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                made = make_parents(path)
+                tmp = stack.enter_context(atomic_write(path))
+            except OSError as err:
+                raise _cannot_write(path, err) from None
+            yield tmp
+            try:
+                stack.close()  # the rename
+            except OSError as err:
+                raise _cannot_write(path, err) from None
+    except BaseException:
+        remove_empty(made)
+        raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _cannot_write(path: Path, err: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write here ({err.strerror or err})")
 
 
 def preflight(path: Path) -> None:
     """Prove ``path`` can be created (folder creatable, writable) without leaving anything behind: no
     temporary file and no folder (a later check may still fail; the folders are made again when written)."""
-    with AtomicTarget(path):
-        pass
+    made: list[Path] = []
+    try:
+        made = make_parents(path)
+        temporary_beside(path).unlink()
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    finally:
+        remove_empty(made)

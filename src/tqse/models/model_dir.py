@@ -8,14 +8,14 @@
 Folders without ``"format"`` (the shipped default model, runs before it) hold the bare separator's keys and
 are read through :func:`upgrade_state`.
 
-``save_model_dir`` writes atomically (temporary folder + rename), so a kill never leaves half a model.
+``save_model_dir`` writes through :func:`tqse.files.atomic_write` (temporary folder + rename), so a kill never leaves
+half a model (:func:`tqse.files.recover_interrupted` tidies up after one).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from tqse import __version__
 from tqse.errors import CheckpointError
+from tqse.files import atomic_write
 from tqse.models.separator import FORMAT
 
 CONFIG_NAME = "config.json"
@@ -44,46 +45,16 @@ def save_model_dir(out_dir: str | os.PathLike, config: dict[str, Any], state_dic
     """Write ``config`` + ``state_dict`` (+ small text files such as README.md, + files made by ``writers``,
     name -> function writing that path) to ``out_dir`` atomically."""
     out_dir = Path(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    save_file(tensors, str(tmp / WEIGHTS_NAME))
-    os.chmod(tmp / WEIGHTS_NAME, 0o644)  # safetensors creates it private; a model dir is meant to be shared
-    (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-    for name, text in (extra_files or {}).items():
-        (tmp / name).write_text(text)
-    for name, write in (writers or {}).items():
-        write(tmp / name)
-    old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_write(out_dir, folder=True) as tmp:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+        save_file(tensors, str(tmp / WEIGHTS_NAME))
+        os.chmod(tmp / WEIGHTS_NAME, 0o644)  # safetensors creates it private; a model dir is meant to be shared
+        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
+        for name, write in (writers or {}).items():
+            write(tmp / name)
     return out_dir
-
-
-def recover_interrupted(out_dir: str | os.PathLike) -> Path | None:
-    """Clean up after a killed save: delete half-written temporary folders and, if the kill fell between
-    the two renames, put the previous folder back. Returns the folder, or None if there is none."""
-    out_dir = Path(out_dir)
-    if not out_dir.parent.is_dir():
-        return None
-    for partial in out_dir.parent.glob(f".{out_dir.name}.tmp*"):
-        _remove(partial)
-    leftovers = sorted(out_dir.parent.glob(f".{out_dir.name}.old*"), key=lambda p: p.stat().st_mtime)
-    if not out_dir.exists() and leftovers:
-        os.replace(leftovers.pop(), out_dir)  # killed between the renames: the previous folder is complete
-    for old in leftovers:  # killed after both renames, before the clean-up: a full stale copy
-        _remove(old)
-    return out_dir if out_dir.exists() else None
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def _first_line(err: BaseException) -> str:

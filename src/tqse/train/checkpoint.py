@@ -22,7 +22,8 @@ import torch
 import yaml
 
 from tqse.errors import CheckpointError, ConfigError
-from tqse.models.model_dir import read_model_state, recover_interrupted, save_model_dir
+from tqse.files import recover_interrupted
+from tqse.models.model_dir import read_model_state, save_model_dir
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import torch
 
 from tqse import __version__
 from tqse.errors import ConfigError
-from tqse.files import read_metrics
+from tqse.files import atomic_write, read_metrics
 
 
 class MetricsLogger:
@@ -25,7 +25,8 @@ class MetricsLogger:
         self.train_seconds = 0.0
         if path.exists():
             kept = [row for row in read_metrics(path) if row.get("step", 0) <= resume_step]
-            path.write_text("".join(json.dumps(row) + "\n" for row in kept))
+            with atomic_write(path) as tmp:  # a kill while rewriting must not lose the history kept
+                tmp.write_text("".join(json.dumps(row) + "\n" for row in kept))
             # Training time (validation and checkpoints excluded) carries over a resume: curves against CPU time.
             self.train_seconds = max([row.get("train_seconds", 0.0) for row in kept] or [0.0])
         self.writer = None
