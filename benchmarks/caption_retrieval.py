@@ -27,7 +27,7 @@ def main(argv=None) -> int:
 
     from tqse.data.manifest import read_clips, read_mixtures
     from tqse.query.registry import encoder_from_config
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
 
     encoder = encoder_from_config({"name": args.encoder})
     classes = sorted({c.label for c in read_clips(resolve_manifest("builtin"))})

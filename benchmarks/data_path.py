@@ -34,7 +34,7 @@ def main() -> None:
 
     from tqse.config import DataConfig
     from tqse.data.dataset import MixtureDataset
-    from tqse.data.defaults import default_training_manifest
+    from tqse.data.locations import default_training_manifest
     from tqse.data.manifest import read_clips
 
     clips = read_clips(default_training_manifest(), split="train")

@@ -26,7 +26,7 @@ FIELDS = ("class_caption", "caption", "interferer_class_caption")
 def score_sets(extractor, sets: list[str], limit: int | None) -> dict:
     from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
 
     results = {}
     for name in sets:
@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from tqse.api import Extractor
-    from tqse.pretrained import default_model_dir
+    from tqse.models.pretrained import default_model_dir
 
     torch.set_num_threads(2)
     model_dir = Path(args.model) if args.model else default_model_dir()

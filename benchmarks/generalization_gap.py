@@ -60,8 +60,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from tqse.api import Extractor
-    from tqse.data.defaults import default_training_manifest, resolve_manifest
-    from tqse.pretrained import default_model_dir
+    from tqse.data.locations import default_training_manifest, resolve_manifest
+    from tqse.models.pretrained import default_model_dir
 
     torch.set_num_threads(2)
     model_dir = Path(args.model) if args.model else default_model_dir()

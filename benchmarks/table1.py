@@ -66,7 +66,7 @@ def warm_start(args: argparse.Namespace) -> list[str]:
 
 def train_all(args: argparse.Namespace) -> None:
     from tqse.grid import run_grid
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
 
     eval_sets = {name: resolve_manifest(f"builtin:{name}") for name in EVAL_SETS}
     overrides = [f"train.steps={args.steps}", "train.val_every=250", "train.progress=false", *warm_start(args),
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
         train_all(args)
     from tqse.data.manifest import read_clips
     from tqse.eval.table1 import write_results
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
 
     classes = [c.label for c in read_clips(resolve_manifest("builtin"), split="train")]
     for line in write_results(args.out, args.results, classes):

@@ -59,7 +59,7 @@ def decoded_store(clips, rate: int):
     """The training's preload store of these clips if one exists (``data.preload``: the built-in setup reads the
     same manifest as two datasets, so its store holds the clips twice): saves decoding and resampling here."""
     from tqse.data.preload import ClipStore, _signature
-    from tqse.data.defaults import tqse_home
+    from tqse.files import tqse_home
 
     for candidate in (clips, list(clips) + list(clips)):
         if (tqse_home() / "preload" / f"clips-{_signature(candidate, rate)}.npz").exists():
@@ -147,7 +147,7 @@ def fetch_wheels(out: Path, source: str) -> list[str]:
     if source == "none":
         return []
     if source == "auto":
-        from tqse.data.defaults import tqse_home
+        from tqse.files import tqse_home
 
         folder = tqse_home() / "gpu_wheels"
         pins = [f"{name}=={importlib.metadata.version(name)}" for name in WHEELS]

@@ -25,7 +25,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from default_model import FIELDS, score_sets, time_extraction  # noqa: E402
 
-from tqse.pretrained import card_front_matter  # noqa: E402
+from tqse.models.pretrained import card_front_matter  # noqa: E402
 from tqse.train.lineage import PARENT_RECORD, model_history, parent_history, run_history  # noqa: E402
 
 MAX_FP16_LOSS_DB = 0.05

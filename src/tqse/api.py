@@ -56,7 +56,7 @@ class Extractor:
     def from_pretrained(cls, name_or_dir: str | os.PathLike | None = None, device: str | None = None,
                         encoder=None) -> "Extractor":
         """Load a model by name (``tqse models``), folder path, ``hf://org/name``, or the default (None)."""
-        from tqse.pretrained import resolve_model
+        from tqse.models.pretrained import resolve_model
 
         device = resolve_device(device)  # first: a device problem must not look like a weights problem
         model_dir = resolve_model(name_or_dir)
@@ -68,7 +68,7 @@ class Extractor:
     def save_pretrained(self, out_dir: str | os.PathLike, scores: dict[str, float] | None = None) -> Path:
         """Write ``config.json``, ``model.safetensors`` (with any query transform) and a ``README.md`` card."""
         from tqse.models.model_dir import save_model_dir
-        from tqse.pretrained import model_card
+        from tqse.models.pretrained import model_card
 
         config = {**self.config, **self.model.model_args()}
         return save_model_dir(out_dir, config, self.model.state_dict(),

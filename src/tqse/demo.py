@@ -54,9 +54,9 @@ def run_demo(out_dir: str | Path, steps: int = 1200, preset: str = "small", enco
     """
     from tqse.api import Extractor
     from tqse.audio.io import load_audio, save_audio
-    from tqse.data.defaults import default_training_manifest
+    from tqse.data.locations import default_training_manifest
     from tqse.eval.quick import score_mixtures
-    from tqse.pretrained import demo_model_dir
+    from tqse.models.pretrained import demo_model_dir
     from tqse.train.loop import train
 
     out_dir = Path(out_dir)

@@ -85,7 +85,7 @@ def _check_request(request: ExtractRequest):
 
 
 def _model(request: ExtractRequest, extractor) -> tuple[Path | None, str]:
-    from tqse.pretrained import HF_PREFIX, models_home, resolve_model
+    from tqse.models.pretrained import HF_PREFIX, models_home, resolve_model
 
     if extractor is not None:
         return extractor.model_dir, extractor.model_dir.name if extractor.model_dir else "model"

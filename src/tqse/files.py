@@ -99,6 +99,12 @@ def _umask() -> int:
     return mask
 
 
+def tqse_home() -> Path:
+    """``$TQSE_HOME`` (default ``~/.cache/tqse``): where tqse keeps its own files (installed models, decoded-clip
+    stores, downloaded wheels)."""
+    return Path(os.environ.get("TQSE_HOME", Path.home() / ".cache" / "tqse"))
+
+
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     """Hex sha256 of a file's bytes, read in chunks (weights files are GBs)."""
     digest = hashlib.sha256()

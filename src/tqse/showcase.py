@@ -39,7 +39,7 @@ def fixture_mixtures() -> list[ShowcaseMixture]:
     """The fixture pairs of :data:`FIXTURE_PAIRS`, each cut to the shorter clip and mixed at its SNR."""
     from tqse.audio.io import load_audio
     from tqse.data.mixing import mix_at_snr
-    from tqse.data.defaults import fixture_dir
+    from tqse.data.locations import fixture_dir
 
     mixtures = []
     for target_name, other_name, snr, query in FIXTURE_PAIRS:
@@ -73,7 +73,7 @@ def corpus_mixtures(manifest: Path, count: int) -> list[ShowcaseMixture]:
 
 def showcase_mixtures(count: int = 6) -> tuple[str, list[ShowcaseMixture]]:
     """(source description, mixtures): the ``tiny`` corpus tier's test mixtures if built, else the fixture."""
-    from tqse.data.defaults import default_corpus_dir
+    from tqse.data.locations import default_corpus_dir
 
     tiny = Path(default_corpus_dir("tiny")) / "mixtures" / "test.jsonl"
     if tiny.exists():
@@ -87,7 +87,7 @@ def run_showcase(out_dir: str | Path, model: str | Path | None = None, count: in
     from tqse.api import Extractor
     from tqse.audio.io import save_audio
     from tqse.eval.metrics import si_sdr_improvement
-    from tqse.pretrained import resolve_model
+    from tqse.models.pretrained import resolve_model
 
     out_dir = Path(out_dir)
     model_dir = resolve_model(model)

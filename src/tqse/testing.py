@@ -13,7 +13,7 @@ from types import ModuleType
 import numpy as np
 import torch
 
-from tqse.data.defaults import fixture_dir, fixture_manifest  # noqa: F401 (re-exported for tests and users)
+from tqse.data.locations import fixture_dir, fixture_manifest  # noqa: F401 (re-exported for tests and users)
 from tqse.models import resolve_preset
 from tqse.models.model_dir import model_config, save_model_dir
 from tqse.models.separator import Separator

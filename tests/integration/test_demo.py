@@ -22,7 +22,7 @@ def test_demo_trains_scores_and_installs_the_default_model(tmp_path, monkeypatch
 
 
 def test_default_data_is_a_built_corpus_else_the_fixture(tmp_path, monkeypatch):
-    from tqse.data.defaults import default_training_manifest
+    from tqse.data.locations import default_training_manifest
     from tqse.testing import fixture_manifest
 
     monkeypatch.setenv("TQSE_DATA", str(tmp_path))

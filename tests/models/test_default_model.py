@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tqse.models.model_dir import read_model_config
-from tqse.pretrained import default_model_dir
+from tqse.models.pretrained import default_model_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "src" / "tqse" / "assets" / "default_model"

@@ -117,7 +117,7 @@ def test_the_first_shipped_model_is_read_through_the_format_1_path():
 
 
 def test_the_shipped_default_model_is_read_through_the_format_2_path():
-    from tqse.pretrained import default_model_dir
+    from tqse.models.pretrained import default_model_dir
 
     assert json.loads((default_model_dir() / "config.json").read_text())["format"] == 2
     model, config = load_model_dir(default_model_dir())

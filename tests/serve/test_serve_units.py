@@ -15,7 +15,8 @@ from tqse.errors import CheckpointError
 from tqse.serve import spectrogram
 from tqse.serve.jobs import JobQueue, QueueFull, UserFacingError
 from tqse.serve.server import HTTPError, parse_multipart
-from tqse.serve.service import model_card, resolve_model
+from tqse.models.pretrained import resolve_model
+from tqse.serve.service import model_summary
 
 
 def decode_png(data: bytes) -> np.ndarray:
@@ -140,18 +141,11 @@ def test_resolve_model_by_directory_and_by_name(tiny_model, tmp_path, monkeypatc
     assert resolve_model(None) == tiny_model
 
 
-def test_resolve_model_prefers_the_library_resolver(monkeypatch, tmp_path):
-    import tqse.pretrained
-
-    monkeypatch.setattr(tqse.pretrained, "resolve_model", lambda name: tmp_path / f"resolved-{name}", raising=False)
-    assert resolve_model("paper") == tmp_path / "resolved-paper"
-
-
-def test_model_card_reads_scores(tmp_path):
+def test_model_summary_reads_scores(tmp_path):
     (tmp_path / "scores.json").write_text(json.dumps({"scores": {"test_caption": {"sdri": 4.2}}}))
-    card = model_card(tmp_path, {"model": "conformer", "sample_rate": 16000, "encoder": {"name": "builtin"}}, 10)
+    card = model_summary(tmp_path, {"model": "conformer", "sample_rate": 16000, "encoder": {"name": "builtin"}}, 10)
     assert card["scores"] == {"test_caption": {"sdri": 4.2}} and card["encoder"] == "builtin"
-    assert model_card(tmp_path / "x", {"trained_with": {"scores": {"a": 1}}})["scores"] == {"a": 1}
+    assert model_summary(tmp_path / "x", {"trained_with": {"scores": {"a": 1}}})["scores"] == {"a": 1}
 
 
 def test_cli_serve_help_and_bad_settings(tiny_model, capsys):

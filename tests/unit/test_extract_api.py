@@ -73,7 +73,7 @@ def test_from_pretrained_by_name_default_and_path(tmp_path, monkeypatch):
 
 
 def test_shipped_default_model_is_listed_first_when_present(tmp_path, monkeypatch):
-    import tqse.pretrained as pretrained
+    import tqse.models.pretrained as pretrained
 
     tiny_model_dir(tmp_path / "pkg" / "default_model")
     monkeypatch.setattr(pretrained, "shipped_model_dir", lambda: tmp_path / "pkg" / "default_model")
@@ -85,7 +85,7 @@ def test_shipped_default_model_is_listed_first_when_present(tmp_path, monkeypatc
 
 
 def test_save_pretrained_round_trips_and_writes_a_card_with_scores(extractor, tmp_path):
-    from tqse.pretrained import list_models, model_info
+    from tqse.models.pretrained import list_models, model_info
 
     out = extractor.save_pretrained(tmp_path / "saved", scores={"sdri": 7.25})
     assert {p.name for p in out.iterdir()} == {"config.json", "model.safetensors", "README.md"}

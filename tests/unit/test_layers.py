@@ -39,7 +39,6 @@ LAYER_OF = {
     "tqse.layout": "api",
     "tqse.options": "api",
     "tqse.planning": "api",
-    "tqse.pretrained": "api",
     "tqse.progress": "api",
     "tqse.queries": "api",
     "tqse.serve": "api",

@@ -54,7 +54,7 @@ def _sets(args: argparse.Namespace) -> list[tuple[str, list, str, int]]:
     manifests = list(args.manifest)
     if not names and not manifests:
         # The built-in default: the corpus' fixed test and out-of-domain mixtures.
-        from tqse.data.defaults import built_corpus_mixtures
+        from tqse.data.locations import built_corpus_mixtures
 
         manifests = built_corpus_mixtures(("test", "ood"))
         if not manifests:
@@ -65,7 +65,7 @@ def _sets(args: argparse.Namespace) -> list[tuple[str, list, str, int]]:
         field = args.query_field if name == "audiocaps" else None
         sets.append((name, protocols.load_benchmark(name, args.root, field),
                      protocols.AGGREGATION.get(name, "mean"), protocols.EVAL_SAMPLE_RATE))
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
 
     for manifest in map(resolve_manifest, manifests):
         items = protocols.manifest_items(manifest, args.query_field or "caption")
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from tqse.api import Extractor
     from tqse.eval.report import comparison_table, readme_line
     from tqse.eval.runner import ModelSeparator, evaluate
-    from tqse.pretrained import default_model_dir
+    from tqse.models.pretrained import default_model_dir
 
     model_dir = Path(args.checkpoint) if args.checkpoint else default_model_dir()
     out = Path(args.out or Path("eval") / _run_name(model_dir))

@@ -24,7 +24,7 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqse.pretrained import list_models, models_home
+    from tqse.models.pretrained import list_models, models_home
 
     models = list_models()
     if args.json:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from tqse.data.defaults import fixture_dir
+from tqse.data.locations import fixture_dir
 
 
 @dataclass(frozen=True)

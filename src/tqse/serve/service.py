@@ -39,7 +39,7 @@ class ServeConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
-    model: str | None = None  # a model name or directory; None = tqse.pretrained.default_model_dir()
+    model: str | None = None  # a model name or directory; None = tqse.models.pretrained.default_model_dir()
     device: str | None = None
     max_upload_mb: float = 64.0  # whole request body
     max_seconds: float = 600.0  # mixture (and audio query) duration
@@ -74,14 +74,7 @@ class ExtractRequest:
 
 
 # -- models ----------------------------------------------------------------------------------------------
-def resolve_model(name_or_dir: str | None) -> Path:
-    """A model name, directory or ``hf://`` spec (or None: the default model) -> model directory."""
-    from tqse.pretrained import resolve_model as resolve
-
-    return Path(resolve(name_or_dir))
-
-
-def model_card(model_dir: Path, config: dict[str, Any], parameters: int | None = None) -> dict:
+def model_summary(model_dir: Path, config: dict[str, Any], parameters: int | None = None) -> dict:
     """Name, architecture, rate, encoder and any scores the model folder carries (``card.json``,
     ``scores.json`` or ``config["scores"]``/``config["trained_with"]["scores"]``)."""
     scores: dict = {}
@@ -191,13 +184,14 @@ class ExtractService:
     def __init__(self, config: ServeConfig, extractor=None, model_dir: Path | None = None):
         from tqse.api import Extractor
         from tqse.errors import USER_ERRORS
+        from tqse.models.pretrained import resolve_model
 
         self.config = config
         self.model_dir = Path(model_dir) if model_dir else resolve_model(config.model)
         self.extractor = extractor or Extractor.from_pretrained(self.model_dir, device=config.device)
         self.extractor.encoder  # load the query encoder now: a missing weight file fails at start, not per request
         parameters = sum(p.numel() for p in self.extractor.model.parameters())
-        self.card = model_card(self.model_dir, self.extractor.config, parameters)
+        self.card = model_summary(self.model_dir, self.extractor.config, parameters)
         self.jobs = JobQueue(self.process, config.max_queue, config.result_ttl_s, config.max_kept_jobs,
                              internal_errors=USER_ERRORS)
 
@@ -205,7 +199,7 @@ class ExtractService:
         """The loaded model first, then every other model ``tqse models`` lists."""
         from dataclasses import asdict
 
-        from tqse.pretrained import list_models
+        from tqse.models.pretrained import list_models
 
         listed = [{**self.card, "loaded": True}]
         for info in list_models():

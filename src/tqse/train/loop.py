@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from tqse.config import EvalConfig, RunConfig, validate
-from tqse.data.defaults import resolve_manifest
+from tqse.data.locations import resolve_manifest
 from tqse.data.manifest import WRONG_QUERY_FIELD, write_json
 from tqse.errors import ConfigError, TrainingDiverged
 from tqse.losses import neg_si_sdr

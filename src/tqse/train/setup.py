@@ -10,9 +10,10 @@ import torch
 
 from tqse.config import RunConfig
 from tqse.data.dataset import IndexSampler, MixtureDataset, check_mixable, class_caption, collate
-from tqse.data.defaults import default_training_manifest, resolve_manifest, tqse_home
+from tqse.data.locations import default_training_manifest, resolve_manifest
 from tqse.data.manifest import ClipRecord, classes_at, read_clips
 from tqse.errors import ConfigError
+from tqse.files import tqse_home
 from tqse.models import resolve_preset
 from tqse.models.separator import PCAProjection, Separator
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def default_manifests() -> dict[str, str]:
-    """The built-in default training data when ``data.use`` is empty (see :mod:`tqse.data.defaults`)."""
+    """The built-in default training data when ``data.use`` is empty (see :mod:`tqse.data.locations`)."""
     return {"builtin": str(default_training_manifest())}
 
 

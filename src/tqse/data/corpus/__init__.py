@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from tqse.data.corpus.sources import TIERS
-from tqse.data.defaults import default_corpus_dir, is_complete
+from tqse.data.locations import default_corpus_dir, is_complete
 
 
 def build_corpus(tier: str = "tiny", out: str | os.PathLike | None = None, **kwargs) -> Path:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from tqse.data.defaults import tqse_home
+from tqse.files import tqse_home
 from tqse.errors import CheckpointError
 from tqse.models.model_dir import CONFIG_NAME, WEIGHTS_NAME
 

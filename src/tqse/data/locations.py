@@ -1,12 +1,12 @@
-"""Where tqse's own data lives, and the built-in default data: what ``tqse train`` / ``tqse grid`` / ``tqse
-eval`` use when no manifest is named.
+"""Where the built-in data lives (the committed CC0 fixture, the corpus tiers ``tqse corpus build`` makes) and
+which of it ``tqse train`` / ``tqse grid`` / ``tqse eval`` use when no manifest is named.
 
 The built-in corpus (``tqse corpus build``) when one is built, the largest tier first; otherwise the
 committed CC0 fixture (12 clips), with a warning saying how to build the corpus. Nothing is downloaded
 implicitly here: ``tqse demo`` and ``tqse corpus build`` build the corpus on purpose.
 
 This module sits in the data layer and imports nothing above it, so data look-ups never pull in models or
-torch (``tqse.testing`` and ``tqse.pretrained`` import these locations from here, not the other way round).
+torch. (The run config's defaults live in :mod:`tqse.config`; these are places on disk.)
 """
 
 from __future__ import annotations
@@ -22,11 +22,6 @@ from tqse.errors import ConfigError
 log = logging.getLogger(__name__)
 
 TIERS_LARGEST_FIRST = ("full", "default", "tiny")
-
-
-def tqse_home() -> Path:
-    """``$TQSE_HOME`` (default ``~/.cache/tqse``): installed models, decoded-clip stores."""
-    return Path(os.environ.get("TQSE_HOME", Path.home() / ".cache" / "tqse"))
 
 
 def fixture_dir() -> Path:
