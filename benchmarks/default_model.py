@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.models.pretrained import default_model_dir
 
     torch.set_num_threads(2)

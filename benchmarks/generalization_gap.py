@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.data.locations import default_training_manifest, resolve_manifest
     from tqse.models.pretrained import default_model_dir
 

@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["test", "ood"])
     args = parser.parse_args()
 
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.data.corpus import credits_text, default_corpus_dir
     from tqse.models.model_dir import WEIGHTS_NAME, read_model_config, save_model_dir
     from tqse.train.checkpoint import load_training_state

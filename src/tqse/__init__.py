@@ -13,7 +13,7 @@ __all__ = ["Extractor", "__version__"]
 def __getattr__(name: str):
     # Lazy so that `import tqse` stays cheap (the CLI imports torch only for commands that need it).
     if name == "Extractor":
-        from tqse.api import Extractor
+        from tqse.extract import Extractor
 
         return Extractor
     raise AttributeError(name)

@@ -52,7 +52,7 @@ def run_demo(out_dir: str | Path, steps: int = 1200, preset: str = "small", enco
         tier: built-in corpus tier to build (if needed) and train on; ``None`` = the default data as found
             (a built corpus, else the committed 12-clip fixture).
     """
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.audio.io import load_audio, save_audio
     from tqse.data.locations import default_training_manifest
     from tqse.eval.quick import score_mixtures

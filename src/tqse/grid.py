@@ -31,7 +31,7 @@ def _encoder_for(config, cache: dict):
 def score_run(model_dir: Path, encoder, eval_sets: dict[str, str], query_fields: Sequence[str], out_dir: Path,
               device: str | None = None) -> dict[str, dict]:
     """Score one model directory on each ``name -> mixture manifest`` with each text-query field."""
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.eval.protocols import manifest_items
     from tqse.eval.runner import ModelSeparator, evaluate_sets
 

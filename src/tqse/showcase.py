@@ -84,7 +84,7 @@ def showcase_mixtures(count: int = 6) -> tuple[str, list[ShowcaseMixture]]:
 def run_showcase(out_dir: str | Path, model: str | Path | None = None, count: int = 6) -> dict:
     """Extract every showcase mixture's target with ``model`` (a name or folder; None = the default model);
     write audio and spectrograms; return the scores."""
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.audio.io import save_audio
     from tqse.eval.metrics import si_sdr_improvement
     from tqse.models.pretrained import resolve_model

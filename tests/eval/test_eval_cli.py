@@ -51,7 +51,7 @@ def test_eval_benchmarks_and_manifest_in_one_report_then_resume(model_dir, audio
 
 
 def test_batched_model_equals_per_clip_model(model_dir, audiosep_root, tmp_path):
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.eval.runner import ModelSeparator, evaluate
 
     sep = ModelSeparator(Extractor.from_pretrained(model_dir, device="cpu"), 32000)

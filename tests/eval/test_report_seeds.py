@@ -91,7 +91,7 @@ def test_paper_table_skips_rows_the_paper_does_not_have():
 def test_the_best_seed_exports_as_a_float16_model_folder_that_separates_like_its_run(tmp_path):
     import numpy as np
 
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.config import load_config
     from tqse.eval.table1 import best_seed, export_checkpoint, run_folders
     from tqse.train.loop import train

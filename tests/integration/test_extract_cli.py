@@ -55,11 +55,11 @@ def test_trap_folder_and_glob_inputs_are_searched(work):
 
 
 def test_trap_model_is_loaded_once_per_call(work, monkeypatch):
-    import tqse.api
+    import tqse.extract.api
 
     calls = []
-    real = tqse.api.load_model_dir
-    monkeypatch.setattr(tqse.api, "load_model_dir", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = tqse.extract.api.load_model_dir
+    monkeypatch.setattr(tqse.extract.api, "load_model_dir", lambda *a, **k: calls.append(a) or real(*a, **k))
     assert extract(str(AMEN), str(BELL), "-q", "a", "-q", "b") == 0
     assert len(calls) == 1
 
@@ -146,9 +146,9 @@ def test_trap_output_is_not_always_16_bit_and_clipping_is_never_silent(work, cap
 
 
 def test_trap_progress_bar_on_a_terminal_only(work, monkeypatch):
-    import tqse.progress
+    import tqse.extract.plan
 
-    monkeypatch.setattr(tqse.progress, "DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(tqse.extract.plan, "PROGRESS_DELAY_SECONDS", 0.0)
 
     class Tty(io.StringIO):
         def isatty(self):

@@ -114,7 +114,7 @@ def test_api_output_checks_empty_name_directory_and_special_files(extractor, tmp
 
 
 def test_a_failing_write_leaves_the_old_file_and_no_temp(extractor, tmp_path, monkeypatch):
-    import tqse.writing
+    import tqse.extract.output
 
     sf.write(tmp_path / "in.wav", tone(300, 0.5, 16000), 16000)
     (tmp_path / "out.wav").write_bytes(b"old")
@@ -122,7 +122,7 @@ def test_a_failing_write_leaves_the_old_file_and_no_temp(extractor, tmp_path, mo
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tqse.writing, "_copy", broken)
+    monkeypatch.setattr(tqse.extract.output, "_copy", broken)
     with pytest.raises(USER_ERRORS, match="No space left"):
         extractor.extract_file(tmp_path / "in.wav", tmp_path / "out.wav", text="x")
     assert (tmp_path / "out.wav").read_bytes() == b"old" and leftovers(tmp_path) == []

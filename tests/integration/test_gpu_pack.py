@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tqse.api import Extractor
+from tqse.extract import Extractor
 from tqse.data.fixed_mixtures import write_fixed_mixtures
 from tqse.data.manifest import read_clips, write_jsonl
 from tqse.query.cache import EmbeddingCache, build_cache

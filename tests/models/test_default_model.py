@@ -48,7 +48,7 @@ def test_model_card_states_data_licences_training_and_scores():
 
 @pytest.mark.parametrize("model", sorted(PINNED_MODELS))
 def test_output_on_the_fixed_fixture_mixtures_is_pinned(model):
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.eval.metrics import si_sdr_improvement
     from tqse.showcase import fixture_mixtures
 

@@ -228,7 +228,7 @@ def test_convert_lightning_checkpoint(model, reference, tmp_path):
     with torch.no_grad():
         assert torch.equal(loaded(wav, query), model(wav, query))
         expected = model(wav[:1], query[:1])[0].numpy()
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
 
     extractor = Extractor.from_pretrained(out_dir, device="cpu")  # no CLAP needed for an embedding query
     out = extractor.extract(wav[0].numpy(), 32000, embedding=query[0].numpy(), chunk_seconds=0)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from tqse.api import Extractor
+from tqse.extract import Extractor
 from tqse.config import load_config
 from tqse.errors import CheckpointError
 from tqse.models import PRESETS

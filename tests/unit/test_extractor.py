@@ -5,7 +5,7 @@ import soundfile as sf
 from tqse import Extractor
 from tqse.audio.io import AudioError
 from tqse.errors import CheckpointError, QueryError
-from tqse.streaming import ChunkedSeparator
+from tqse.extract.stream import ChunkedSeparator
 from tqse.testing import tone
 
 

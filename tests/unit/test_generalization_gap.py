@@ -30,7 +30,7 @@ def test_training_mixtures_use_only_training_clips_and_are_written_once(tmp_path
 
 
 def test_the_gap_is_the_difference_of_the_two_sets_scored_with_the_shipped_model(tmp_path):
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.data.fixed_mixtures import write_fixed_mixtures
     from tqse.data.manifest import read_clips, read_mixtures
     from tqse.testing import fixture_manifest

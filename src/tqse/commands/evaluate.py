@@ -111,7 +111,7 @@ def _check_out(out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.eval.report import comparison_table, readme_line
     from tqse.eval.runner import ModelSeparator, evaluate
     from tqse.models.pretrained import default_model_dir

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from tqse.extract.options import CLIP_MODES, ExtractOptions
+
 log = logging.getLogger("tqse.extract")
 
 
@@ -33,7 +35,7 @@ def register(subparsers) -> None:
     depth = out.add_mutually_exclusive_group()
     depth.add_argument("--int24", dest="depth", action="store_const", const="int24", help="24-bit integer output")
     depth.add_argument("--float32", dest="depth", action="store_const", const="float32", help="32-bit float output")
-    out.add_argument("--clip-mode", choices=["rescale", "clamp", "none"], default="rescale",
+    out.add_argument("--clip-mode", choices=CLIP_MODES, default=ExtractOptions.clip_mode,
                      help="output louder than full scale: lower its level, clip it, or keep it (float32 only; "
                           "integer formats clip); never silent, each case is reported")
     model = p.add_argument_group("model")
@@ -42,20 +44,23 @@ def register(subparsers) -> None:
     which.add_argument("--checkpoint", metavar="DIR", help="model folder")
     model.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     run = p.add_argument_group("processing")
-    run.add_argument("--chunk-seconds", type=float, default=10.0, help="chunk length; 0 = whole file at once")
-    run.add_argument("--overlap-seconds", type=float, default=1.0, help="cross-fade between chunks")
+    run.add_argument("--chunk-seconds", type=float, default=ExtractOptions.chunk_seconds,
+                     help="chunk length; 0 = whole file at once")
+    run.add_argument("--overlap-seconds", type=float, default=ExtractOptions.overlap_seconds,
+                     help="cross-fade between chunks")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (also off when stderr is not a terminal)")
     p.set_defaults(func=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from tqse.extract_cli import ExtractRequest, run_extract
+    from tqse.extract.plan import ExtractRequest, run_extract
 
+    options = ExtractOptions(chunk_seconds=args.chunk_seconds, overlap_seconds=args.overlap_seconds,
+                             clip_mode=args.clip_mode, depth=args.depth)
     request = ExtractRequest(
         inputs=args.inputs, texts=args.query or [], audio_queries=args.audio_query or [], output=args.output,
-        template=args.filename, residual=args.residual, fmt=args.format, depth=args.depth,
-        clip_mode=args.clip_mode, model=args.name or args.checkpoint, device=args.device,
-        chunk_seconds=args.chunk_seconds, overlap_seconds=args.overlap_seconds, progress=not args.no_progress)
+        template=args.filename, residual=args.residual, fmt=args.format, model=args.name or args.checkpoint,
+        device=args.device, progress=not args.no_progress, options=options)
     for output in run_extract(request):
         log.info("wrote %s", output)
     return 0

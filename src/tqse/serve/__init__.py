@@ -1,4 +1,4 @@
-"""``tqse serve``: a local web page and JSON API over one :class:`~tqse.api.Extractor` (docs/SERVE.md).
+"""``tqse serve``: a local web page and JSON API over one :class:`~tqse.extract.api.Extractor` (docs/SERVE.md).
 
     spectrogram.py  numpy-only spectrogram PNGs on one shared colour scale
     examples.py     bundled example mixtures and audio queries from the CC0 fixture

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from tqse.extract.options import ExtractOptions
 from tqse.serve import examples
 from tqse.serve.jobs import JobQueue, ProgressFn, UserFacingError
 from tqse.serve.spectrogram import HOP, power_db, render, shared_scale
@@ -46,7 +47,7 @@ class ServeConfig:
     max_queue: int = 8  # extractions waiting or running; more get 503
     result_ttl_s: float = 900.0  # how long results stay downloadable
     max_kept_jobs: int = 32
-    chunk_seconds: float = 10.0  # separation chunk (bounded memory, progress steps)
+    chunk_seconds: float = ExtractOptions.chunk_seconds  # separation chunk (bounded memory, progress steps)
 
     def validate(self) -> None:
         from tqse.errors import ConfigError
@@ -182,7 +183,7 @@ class ExtractService:
     """One loaded model and the queue that feeds it."""
 
     def __init__(self, config: ServeConfig, extractor=None, model_dir: Path | None = None):
-        from tqse.api import Extractor
+        from tqse.extract import Extractor
         from tqse.errors import USER_ERRORS
         from tqse.models.pretrained import resolve_model
 
@@ -225,9 +226,8 @@ class ExtractService:
 
     def _separate(self, request: ExtractRequest, progress: ProgressFn) -> np.ndarray:
         """The extractor's chunked path, pushed block by block so the page can show progress."""
-        from tqse.api import DEFAULT_OVERLAP_SECONDS
         from tqse.audio.resample import match_length, resample
-        from tqse.streaming import ChunkedSeparator
+        from tqse.extract.stream import ChunkedSeparator
 
         ex = self.extractor
         query = ex.embed_query(text=request.text, audio_query=request.audio_query,
@@ -236,7 +236,7 @@ class ExtractService:
         model_rate = np.stack([resample(ch, request.rate, ex.sample_rate) for ch in channels_first])
         chunk = int(round(self.config.chunk_seconds * ex.sample_rate))
         chunker = ChunkedSeparator(lambda seg: ex.separate(seg, query), chunk,
-                                   int(round(DEFAULT_OVERLAP_SECONDS * ex.sample_rate)),
+                                   int(round(ExtractOptions.overlap_seconds * ex.sample_rate)),
                                    model_rate.shape[0])
         out, total = [], model_rate.shape[1]
         for start in range(0, total, chunk):

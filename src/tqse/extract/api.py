@@ -2,15 +2,21 @@
 
 The extractor owns a separator (rebuilt by name from a model folder) and the query encoder its config names.
 Audio goes in as a path, a numpy array or a torch tensor, ``[T]``, ``[C, T]`` or ``[T, C]`` (see
-:mod:`tqse.layout`), at any rate; the result has the input's rate, layout and type. A list of queries gives a
-list of results, separated in one batch. Long input is separated in overlapping chunks with cross-fade
-(:mod:`tqse.engine`), and :meth:`Extractor.extract_file` streams from and to disk so memory stays bounded.
+:func:`~tqse.extract.options.to_channels_first`), at any rate; the result has the input's rate, layout and
+type. A list of queries gives a list of results, separated in one batch. Long input is separated in
+overlapping chunks with cross-fade (:mod:`tqse.extract.stream`), and :meth:`Extractor.extract_file` streams
+from and to disk so memory stays bounded.
+
+Devices are checked before any weights are read, so a device problem is reported as one: ``--device cuda`` on
+a machine without a GPU used to surface as "unreadable weights" (safetensors failing to map tensors onto
+CUDA); :func:`resolve_device` says what is wrong with the device and what to use instead.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +24,14 @@ import numpy as np
 import torch
 
 from tqse.audio.io import AudioError, load_audio
-from tqse.device import default_device, resolve_device  # noqa: F401 - default_device is part of the API
 from tqse.errors import DeviceError, ExtractionError, QueryError
-from tqse.layout import to_channels_first
+from tqse.extract.options import (ExtractOptions, audio_queries, embedding_queries, sample_rate as check_rate,
+                                  text_queries, to_channels_first)
+from tqse.extract.stream import array_source, file_source, run
 from tqse.models.model_dir import load_model_dir
-from tqse.options import DEPTHS, chunk_options, choice, CLIP_MODES, sample_rate as check_rate
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SECONDS = 10.0
-DEFAULT_OVERLAP_SECONDS = 1.0
 MIN_MODEL_SAMPLES = 2048  # below the STFT's reflect padding: zero-pad, separate, crop
 
 
@@ -95,8 +99,6 @@ class Extractor:
     def embed_queries(self, *, text=None, audio_query=None, audio_query_rate: int | None = None,
                       embedding=None) -> tuple[torch.Tensor, bool]:
         """Like :meth:`embed_query` but each may be a list (``embedding``: ``[Q, D]``) -> ``([Q, D], is_list)``."""
-        from tqse.queries import audio_queries, embedding_queries, text_queries
-
         given = [name for name, value in (("text", text), ("audio_query", audio_query), ("embedding", embedding))
                  if value is not None]
         if len(given) != 1:
@@ -144,8 +146,9 @@ class Extractor:
                 "model handles, or its weights are broken")
 
     def extract(self, audio, sample_rate: int | None = None, *, text=None, audio_query=None, embedding=None,
-                chunk_seconds: float = DEFAULT_CHUNK_SECONDS, overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
-                audio_query_rate: int | None = None, layout: str | None = None, residual: bool = False):
+                chunk_seconds: float = ExtractOptions.chunk_seconds,
+                overlap_seconds: float = ExtractOptions.overlap_seconds, audio_query_rate: int | None = None,
+                layout: str | None = None, residual: bool = False):
         """Extract the queried sound(s) from ``audio``.
 
         Args:
@@ -158,10 +161,7 @@ class Extractor:
         Returns:
             The input's layout and type (torch in, torch out), float; a list when a list of queries was given.
         """
-        from tqse import engine
-        from tqse.sources import array_source
-
-        options = chunk_options(chunk_seconds, overlap_seconds)
+        options = ExtractOptions(chunk_seconds, overlap_seconds).checked()
         if isinstance(audio, (str, os.PathLike)):
             wav, sample_rate = load_audio(audio, mono=False)
             audio = wav[:, 0] if wav.shape[1] == 1 else wav
@@ -174,9 +174,9 @@ class Extractor:
         queries, many = self.embed_queries(text=text, audio_query=audio_query, embedding=embedding,
                                            audio_query_rate=audio_query_rate)
         gain = source.input_gain()
-        options = type(options)(options.chunk_seconds, options.overlap_seconds, block_seconds=max(
-            options.block_seconds, source.seconds + 1))  # in memory already: one block
-        blocks = list(engine.run(self, source, queries, options, gain))
+        # The audio is in memory already: stream it as one block.
+        options = replace(options, block_seconds=max(options.block_seconds, source.seconds + 1))
+        blocks = list(run(self, source, queries, options, gain))
         results = []
         for q in range(queries.shape[0]):
             parts = [shape.restore(_unscale(np.concatenate([getattr(b, k)[:, q] for b in blocks]).T, gain))
@@ -185,25 +185,25 @@ class Extractor:
         return results if many else results[0]
 
     def extract_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, *, text=None, audio_query=None,
-                     embedding=None, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-                     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS, block_seconds: float = 30.0,
-                     residual_path: str | os.PathLike | None = None, depth: str | None = None,
-                     clip_mode: str = "rescale", progress=None) -> Path:
+                     embedding=None, chunk_seconds: float = ExtractOptions.chunk_seconds,
+                     overlap_seconds: float = ExtractOptions.overlap_seconds,
+                     block_seconds: float = ExtractOptions.block_seconds,
+                     residual_path: str | os.PathLike | None = None, depth: str | None = ExtractOptions.depth,
+                     clip_mode: str = ExtractOptions.clip_mode, progress=None) -> Path:
         """Stream ``in_path`` -> ``out_path`` (same rate and channels) with bounded memory; written atomically.
 
         ``residual_path`` also writes the mixture minus the estimate; ``depth`` is ``int16`` (default for
         PCM formats), ``int24`` or ``float32``; ``clip_mode`` ``rescale`` | ``clamp`` | ``none``.
         """
-        from tqse.jobs import Job, run_job
+        from tqse.extract.output import check_outputs, extract_to_files
 
-        options = chunk_options(chunk_seconds, overlap_seconds, block_seconds)
+        options = ExtractOptions(chunk_seconds, overlap_seconds, block_seconds, clip_mode, depth).checked()
         if not options.chunk_seconds:
             raise QueryError("extract_file streams in chunks: chunk_seconds must be > 0")
-        depth = None if depth is None else choice("depth", depth, DEPTHS)
-        clip_mode = choice("clip_mode", clip_mode, CLIP_MODES)
-        job = Job(str(in_path), [out_path], [residual_path] if residual_path is not None else [None])
         queries, _ = self.embed_queries(text=text, audio_query=audio_query, embedding=embedding)
-        run_job(self, job, queries, options, depth=depth, clip_mode=clip_mode, progress=progress)
+        source = file_source(in_path)
+        outputs = check_outputs(source, [out_path], [residual_path], depth=options.depth)
+        extract_to_files(self, source, outputs, queries, options, progress)
         return Path(out_path)
 
 
@@ -217,3 +217,29 @@ def _unscale(out: np.ndarray, gain: float) -> np.ndarray:
         raise ExtractionError("the extracted sound exceeds the float32 range at the input's level "
                               "(input near the float32 maximum): lower the input level")
     return back
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``device`` (or the default) as a usable :class:`torch.device`; :class:`DeviceError` otherwise."""
+    if device is None:
+        return torch.device(default_device())
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise DeviceError(f"device {device!r}: not a device name (use cpu, cuda, cuda:1 or mps)") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise DeviceError(f"device {device!r}: CUDA is not available on this machine (no NVIDIA GPU or "
+                              "driver, or a CPU-only torch build): use --device cpu")
+        if resolved.index is not None and resolved.index >= count:
+            raise DeviceError(f"device {device!r}: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1})")
+    elif resolved.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise DeviceError(f"device {device!r}: Apple MPS is not available on this machine: use --device cpu")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"device {device!r}: tqse runs on cpu, cuda or mps, not {resolved.type}")
+    return resolved
