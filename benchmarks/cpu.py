@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import tempfile
 
-from tqse.bench import bench_data, bench_extract, bench_train
-from tqse.bench import measure_shard_read
+from tqse.workflows.bench import bench_data, bench_extract, bench_train
+from tqse.workflows.bench import measure_shard_read
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import json
 
 import torch
 
-from tqse.bench import bench_extract, bench_train
+from tqse.workflows.bench import bench_extract, bench_train
 
 
 def main() -> None:

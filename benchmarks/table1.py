@@ -65,7 +65,7 @@ def warm_start(args: argparse.Namespace) -> list[str]:
 
 
 def train_all(args: argparse.Namespace) -> None:
-    from tqse.grid import run_grid
+    from tqse.workflows.grid import run_grid
     from tqse.data.locations import resolve_manifest
 
     eval_sets = {name: resolve_manifest(f"builtin:{name}") for name in EVAL_SETS}

@@ -10,7 +10,7 @@ import torch
 
 from tqse.audio.io import load_audio
 from tqse.data.manifest import ManifestError, read_clips
-from tqse.bench import measure_shard_read
+from tqse.workflows.bench import measure_shard_read
 from tqse.data.shards import INDEX_NAME, ShardStream, iter_clips, shard_order, write_shards
 from tqse.testing import fixture_manifest
 

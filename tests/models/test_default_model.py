@@ -50,7 +50,7 @@ def test_model_card_states_data_licences_training_and_scores():
 def test_output_on_the_fixed_fixture_mixtures_is_pinned(model):
     from tqse.extract import Extractor
     from tqse.eval.metrics import si_sdr_improvement
-    from tqse.showcase import fixture_mixtures
+    from tqse.workflows.demo import fixture_mixtures
 
     folder, pinned_file = PINNED_MODELS[model]
     pinned = json.loads(pinned_file.read_text())

@@ -34,10 +34,7 @@ LAYER_OF = {
     "tqse.extract": "api",
     "tqse.serve": "api",
     # Workflows: library functions that combine training, evaluation and the API for one command.
-    "tqse.bench": "workflows",
-    "tqse.demo": "workflows",
-    "tqse.grid": "workflows",
-    "tqse.showcase": "workflows",
+    "tqse.workflows": "workflows",
     # The command line: parses arguments and calls the layers below.
     "tqse.cli": "cli",
     "tqse.commands": "cli",

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqse import bench
+    from tqse.workflows import bench
 
     if args.kind == "extract":
         result = bench.bench_extract(args.model, args.seconds, args.repeats, args.device, args.threads)

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqse.commands.train import split_items
     from tqse.errors import ConfigError
-    from tqse.grid import run_grid
+    from tqse.workflows.grid import run_grid
 
     files, overrides = split_items(args.items)
     setup, rows = (None, files) if args.no_setup else (files[0], files[1:])

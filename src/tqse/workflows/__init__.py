@@ -1,0 +1,6 @@
+"""The library functions behind the commands that combine layers (training, evaluation and extraction):
+
+    demo.py     ``tqse demo``: the shipped model on real mixtures, or ``--train`` your own on the built-in data
+    grid.py     ``tqse grid``: train several experiment rows, score each, tabulate (the paper's tables)
+    bench.py    ``tqse bench`` and ``benchmarks/``: speed of extraction, training and the data path
+"""
