@@ -7,62 +7,19 @@ with class-template queries, natural captions, and the *interferer's* class temp
 control: a model that listens to its query scores far lower with it), with the mixtures' SNR range. Then
 extraction speed of 10 s at 16 kHz on 2 threads (separator alone, and the whole ``Extractor.extract`` call
 with a text query) and the size of ``model.safetensors``. Without ``--model``: the shipped default model.
+The scoring and timing are ``tqse package``'s (:mod:`tqse.workflows.package`), so a card's figures and these
+agree.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-FIELDS = ("class_caption", "caption", "interferer_class_caption")
-
-
-def score_sets(extractor, sets: list[str], limit: int | None) -> dict:
-    from tqse.data.manifest import read_mixtures
-    from tqse.eval.quick import score_mixtures
-    from tqse.data.locations import resolve_manifest
-
-    results = {}
-    for name in sets:
-        manifest = resolve_manifest(f"builtin:{name}")
-        snrs = [row.snr_db for row in read_mixtures(manifest)[:limit]]
-        results[name] = {"snr_db": [min(snrs), max(snrs)]}
-        scores = score_mixtures(extractor.model, extractor.encoder, manifest, extractor.sample_rate,
-                                extractor.device, query_fields=FIELDS, limit=limit)
-        for field, summary in scores.items():
-            results[name][field] = {k: round(v, 2) for k, v in summary.items()}
-    return results
-
-
-def time_extraction(extractor, seconds: float = 10.0, repeats: int = 7) -> dict:
-    torch.set_num_threads(2)
-    rate = 16000
-    wav = (np.random.default_rng(0).standard_normal(int(seconds * rate)) * 0.1).astype(np.float32)
-    query = extractor.embed_query(text="a dog barking")
-    mixture = torch.from_numpy(wav)[None]
-    with torch.inference_mode():
-        extractor.model(mixture, query)  # warm-up
-        model_times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            extractor.model(mixture, query)
-            model_times.append(time.perf_counter() - start)
-    extractor.extract(wav, sample_rate=rate, text="a dog barking")
-    call_times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        extractor.extract(wav, sample_rate=rate, text="a dog barking")
-        call_times.append(time.perf_counter() - start)
-    model_s, call_s = statistics.median(model_times), statistics.median(call_times)
-    return {"seconds_of_audio": seconds, "threads": 2, "separator_s": round(model_s, 4),
-            "extract_call_s": round(call_s, 4), "rtf_separator": round(model_s / seconds, 5),
-            "rtf_extract_call": round(call_s / seconds, 5)}
+from tqse.workflows.package import FIELDS, score_sets, time_extraction
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "tqse.commands.prepare",
     "tqse.commands.report",
     "tqse.commands.convert",
+    "tqse.commands.package",
     "tqse.commands.corpus",
     "tqse.commands.embed",
     "tqse.commands.gap",

@@ -1,17 +1,12 @@
-"""scripts/package_model.py: a model continued from another one's weights states its whole training history."""
+"""``tqse package RUN_DIR OUT_DIR``: a run's checkpoint becomes a shippable model folder (float16 weights, scores,
+card, credits), and a model continued from another one's weights states its whole training history."""
 
 import json
 from pathlib import Path
 
 import yaml
 
-from tqse.testing import load_script
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "package_model.py"
-
-
-def _script():
-    return load_script(SCRIPT)
+from tqse.workflows import package
 
 
 def _parent(folder: Path, name: str, steps: int, minutes: float) -> Path:
@@ -36,7 +31,6 @@ def _run(tmp_path: Path, init_from: str | None) -> Path:
 
 def test_a_continued_model_counts_its_parents_steps_and_minutes(tmp_path):
     parent = _parent(tmp_path / "v0", "tqse-v0", 6000, 53.3)
-    package = _script()
     summary = package.training_summary(_run(tmp_path, str(parent)), 600)
     assert summary["steps"] == 6600 and summary["train_minutes"] == 58.3  # 53.3 + 600 steps x 0.5 s
     assert summary["continued_from"] == {"name": "tqse-v0", "steps": 6000, "train_minutes": 53.3}
@@ -45,7 +39,6 @@ def test_a_continued_model_counts_its_parents_steps_and_minutes(tmp_path):
 
 
 def test_a_model_trained_from_scratch_has_no_lineage(tmp_path):
-    package = _script()
     summary = package.training_summary(_run(tmp_path, None), 900)
     assert summary["steps"] == 900 and summary["train_minutes"] == 7.5 and package.lineage(summary) == ""
 
@@ -58,7 +51,7 @@ def test_the_parent_is_the_model_the_run_started_from_even_after_its_folder_is_o
     record_parent(run, str(shipped))  # what training does when it starts from init_from
     # the run's result is then shipped into the same folder
     (shipped / "config.json").write_text(json.dumps({"name": "tqse-v2", "training": {"steps": 12900}}))
-    summary = _script().training_summary(run, 900)
+    summary = package.training_summary(run, 900)
     assert summary["continued_from"]["name"] == "tqse-v1" and summary["steps"] == 12900
 
 
@@ -86,7 +79,44 @@ def test_a_run_continued_from_another_runs_checkpoint_counts_that_runs_history_a
     record_parent(third, str(second / "checkpoints" / "step-900"))
     shutil.rmtree(tmp_path / "a")
     shutil.rmtree(tmp_path / "b")  # ignored run folders get cleaned; the records must already hold the history
-    summary = _script().training_summary(third, 300)
+    summary = package.training_summary(third, 300)
     # 600 (5.0 min) + 900 (7.5 min) + 300 (2.5 min)
     assert summary["continued_from"] == {"name": "run step 900", "steps": 1500, "train_minutes": 12.5}
     assert summary["steps"] == 1800 and summary["train_minutes"] == 15.0
+
+
+def test_package_writes_a_float16_model_folder_with_scores_card_and_credits(tmp_path, monkeypatch, fixture_manifest):
+    from tqse.cli import main
+    from tqse.config import load_config
+    from tqse.data.fixed_mixtures import write_fixed_mixtures
+    from tqse.data.manifest import read_clips
+    from tqse.models.model_dir import load_model_dir, read_weights
+    from tqse.models.pretrained import read_card_scores
+    from tqse.train.loop import train
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    run = train(load_config([configs / "setups" / "fixture.yaml"], ["train.steps=2"]), tmp_path / "run")
+    corpus = tmp_path / "data" / "default"  # a built `default` tier: its fixed mixtures and credits
+    mixtures = write_fixed_mixtures(read_clips(fixture_manifest, split="test"), corpus / "mixtures", 3,
+                                    segment_seconds=1.0)
+    # The corpus' mixtures also name their interferer's class (the wrong-query control).
+    rows = [json.loads(line) for line in mixtures.read_text().splitlines()]
+    mixtures.write_text("".join(json.dumps(row | {"interferer_class": "bell"}) + "\n" for row in rows))
+    (corpus / "clips.jsonl").write_text("")
+    (corpus / "state.json").write_text(json.dumps({"stages": {"done": True}}))
+    (corpus / "credits.json").write_text(json.dumps([{"package": "sound-icons", "version": "0.1",
+                                                      "licence": "GPL-2+"}]))
+    monkeypatch.setenv("TQSE_DATA", str(tmp_path / "data"))
+
+    assert main(["package", str(run), str(tmp_path / "shipped"), "--name", "tqse-test", "--sets", "test"]) == 0
+    shipped = tmp_path / "shipped"
+    model, config = load_model_dir(shipped)
+    assert config["name"] == "tqse-test" and config["training"]["steps"] == 2
+    assert set(config["scores"]["test"]) == {"class_caption", "caption", "interferer_class_caption", "snr_db"}
+    card = (shipped / "README.md").read_text()
+    assert "# tqse-test" in card and "## Scores" in card
+    assert set(read_card_scores(shipped)) == {f"test_{f}_si_sdri" for f in package.FIELDS}
+    assert "sound-icons 0.1" in (shipped / "TRAINING_DATA.md").read_text()
+    if config["weights_dtype"] == "float16":
+        assert all(t.dtype.itemsize == 2 for t in read_weights(shipped).values() if t.is_floating_point())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run", "shipped"]  # no staging copy left

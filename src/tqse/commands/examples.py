@@ -22,6 +22,7 @@ EXAMPLES = {
     "report": "tqse report runs/table1/* --metric si_sdri --out table.md --plot bars.png --curves curves.png",
     "convert": "tqse convert audiosep audiosep_base.ckpt models/audiosep",
     "convert audiosep": "tqse convert audiosep audiosep_base.ckpt models/audiosep",
+    "package": "tqse package runs/conformer_small_s2-1a2b3c4d models/mine --name tqse-conformer-mine",
     "corpus": "tqse corpus build --tier tiny",
     "corpus build": "tqse corpus build --tier default",
     "corpus credits": "tqse corpus credits --tier default",

@@ -1,0 +1,30 @@
+"""``tqse package RUN_DIR OUT_DIR [--checkpoint DIR] [--name NAME] [--sets test ood]``: a run -> a shipped model."""
+
+from __future__ import annotations
+
+import argparse
+
+from tqse.workflows.package import SETS
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "package", help="turn a training run's checkpoint into a shippable model folder (float16, scores, card)",
+        description="Cast a run's checkpoint to float16 (kept only if it loses < 0.05 dB), score it on the built-in "
+                    "corpus' fixed test and ood mixtures, time it, and write OUT_DIR: config.json with the scores, "
+                    "model.safetensors, README.md (the model card) and TRAINING_DATA.md. Needs the built corpus "
+                    "(tqse corpus build --tier default).")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the training run (config.yaml, env.json, metrics.jsonl)")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="model folder to write (replaced if it exists)")
+    p.add_argument("--checkpoint", metavar="DIR", help="checkpoint folder (default: RUN_DIR/checkpoints/best, "
+                   "else RUN_DIR/checkpoints/last)")
+    p.add_argument("--name", help="model name in its config and card (default: OUT_DIR's folder name)")
+    p.add_argument("--sets", nargs="+", default=list(SETS), help="built-in fixed-mixture sets to score on")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqse.workflows.package import package_model
+
+    print(package_model(args.run_dir, args.out_dir, checkpoint=args.checkpoint, name=args.name, sets=args.sets))
+    return 0
