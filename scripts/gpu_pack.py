@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from tqse.data.manifest import iter_jsonl, read_clips, read_mixtures, write_jsonl
+
 log = logging.getLogger("gpu_pack")
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2 ** 20
@@ -58,11 +60,11 @@ def encode_clip(job: tuple) -> int:
 def decoded_store(clips, rate: int):
     """The training's preload store of these clips if one exists (``data.preload``: the built-in setup reads the
     same manifest as two datasets, so its store holds the clips twice): saves decoding and resampling here."""
-    from tqse.data.preload import ClipStore, _signature
+    from tqse.data.preload import ClipStore, store_file
     from tqse.files import tqse_home
 
     for candidate in (clips, list(clips) + list(clips)):
-        if (tqse_home() / "preload" / f"clips-{_signature(candidate, rate)}.npz").exists():
+        if store_file(candidate, rate, tqse_home() / "preload").exists():
             return ClipStore.build(candidate, rate, tqse_home() / "preload")
     return None
 
@@ -87,8 +89,6 @@ def pack_clips(clips, out: Path, rate: int, quality: float, workers: int) -> lis
 
 def pack_mixtures(manifest: Path, out: Path, name: str, rate: int, quality: float, limit: int, workers: int) -> list[dict]:
     """Target and interferer of the first ``limit`` mixtures, as Vorbis; the manifest without ``mixture``."""
-    from tqse.data.manifest import read_mixtures
-
     rows = read_mixtures(manifest)[:limit]
     if any(r.interferer is None for r in rows):
         raise SystemExit(f"{manifest}: mixtures without an 'interferer' file cannot be packed")
@@ -119,26 +119,21 @@ def query_texts(clips, mixtures: list[dict]) -> list[str]:
 
 def pack_embeddings(clips, texts: list[str], cache_dir: Path | None, out: Path, encoder_name: str, crop: float) -> dict:
     """Copy the needed rows of the source cache; embed what it lacks with the encoder (loaded only then)."""
+    from tqse.errors import QueryError
     from tqse.query.cache import EmbeddingCache, audio_cache_key, build_cache
     from tqse.query.registry import load_encoder
 
     encoder = load_encoder(encoder_name)
     keys = {audio_cache_key(c, crop): c for c in clips}
-    source = Path(cache_dir).expanduser() if cache_dir else None
-    if source is not None and (source / _safe(encoder.name) / "meta.json").exists():
-        lost_keys, lost_texts = EmbeddingCache.open(source, encoder.name).subset(out, keys, texts)
-    else:
-        lost_keys, lost_texts = list(keys), texts
+    try:
+        source = EmbeddingCache.open(cache_dir, encoder.name) if cache_dir else None
+    except QueryError:  # no cache of this encoder there: embed everything
+        source = None
+    lost_keys, lost_texts = source.subset(out, keys, texts) if source is not None else (list(keys), texts)
     log.info("embedding %d clips and %d texts missing from the cache", len(lost_keys), len(lost_texts))
     build_cache(encoder, [keys[k] for k in lost_keys], out, encoder.sample_rate, crop, captions=lost_texts)
     return {"encoder": encoder.name, "dim": encoder.dim, "crop_seconds": crop, "audio_rows": len(keys),
             "text_rows": len(texts), "embedded_here": {"audio": len(lost_keys), "text": len(lost_texts)}}
-
-
-def _safe(name: str) -> str:
-    from tqse.query.cache import _safe as safe
-
-    return safe(name)
 
 
 def fetch_wheels(out: Path, source: str) -> list[str]:
@@ -180,8 +175,6 @@ def folder_bytes(folder: Path) -> int:
 
 
 def pack(args: argparse.Namespace) -> dict:
-    from tqse.data.manifest import read_clips, write_jsonl
-
     corpus, out = Path(args.corpus).expanduser(), Path(args.out)
     if out.exists():
         shutil.rmtree(out)
@@ -227,7 +220,7 @@ def summarise(args, out: Path, clips, mixtures: dict, embeddings: dict, wheels: 
     tree = travelling_tree_bytes(ROOT)
     summary = {"corpus": str(Path(args.corpus).expanduser()), "split": args.split, "clips": len(clips),
                "sample_rate": args.sample_rate, "codec": "ogg/vorbis", "quality": args.quality,
-               "seconds": round(sum(c["frames"] for c in _read_rows(out / "clips.jsonl")) / args.sample_rate, 1),
+               "seconds": round(sum(c["frames"] for c in read_rows(out / "clips.jsonl")) / args.sample_rate, 1),
                "mixtures": {name: len(rows) for name, rows in mixtures.items()}, "embeddings": embeddings,
                "wheels": wheels, "python": sys.version.split()[0], "mib": {k: round(v / MIB, 2) for k, v in parts.items()}}
     (out / "pack.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -239,8 +232,8 @@ def summarise(args, out: Path, clips, mixtures: dict, embeddings: dict, wheels: 
     return summary
 
 
-def _read_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def read_rows(path: Path) -> list[dict]:
+    return [row for _, row in iter_jsonl(path)]
 
 
 def _map(function, jobs: list, workers: int) -> list:
@@ -270,10 +263,10 @@ def unpack(args: argparse.Namespace) -> dict:
     bundle, out = Path(args.bundle), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "clips").mkdir(exist_ok=True)
-    rows = _read_rows(bundle / "clips.jsonl")
+    rows = read_rows(bundle / "clips.jsonl")
     _map(decode_clip, [(str(bundle / r["path"]), str(out / "clips" / Path(r["path"]).with_suffix(".wav").name))
                        for r in rows], args.workers)
-    _write_lines(out / "clips.jsonl", [r | {"path": "clips/" + Path(r["path"]).with_suffix(".wav").name} for r in rows])
+    write_jsonl(out / "clips.jsonl", [r | {"path": "clips/" + Path(r["path"]).with_suffix(".wav").name} for r in rows])
     counts = {"clips": len(rows)}
     for manifest in sorted((bundle / "mixtures").glob("*.jsonl")):
         counts[manifest.stem] = unpack_mixtures(bundle, manifest, out, args.workers)
@@ -282,19 +275,15 @@ def unpack(args: argparse.Namespace) -> dict:
 
 
 def unpack_mixtures(bundle: Path, manifest: Path, out: Path, workers: int) -> int:
-    rows = _read_rows(manifest)
+    rows = read_rows(manifest)
     (out / "mixtures" / manifest.stem).mkdir(parents=True, exist_ok=True)
     stems = [row["target"].removesuffix("_target.ogg") for row in rows]
     _map(write_mixture, [(str(bundle / "mixtures" / r["target"]), str(bundle / "mixtures" / r["interferer"]),
                           str(out / "mixtures" / s)) for r, s in zip(rows, stems)], workers)
-    _write_lines(out / "mixtures" / manifest.name,
+    write_jsonl(out / "mixtures" / manifest.name,
                  [r | {"mixture": f"{s}_mixture.wav", "target": f"{s}_target.wav", "interferer": f"{s}_interferer.wav"}
                   for r, s in zip(rows, stems)])
     return len(rows)
-
-
-def _write_lines(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,12 @@
-"""The package's layers hold: every import in src/tqse (function-local ones too) follows the table below.
+"""The package's layers hold: every import in src/tqse (function-local ones too) follows the table below, and
+the repository's scripts/ and benchmarks/ use only the package's public names.
 
 A lower layer never imports a higher one, so a data look-up never pulls in models or torch, the models
 never see data or training, and the CLI stays a thin layer over library functions. A new module needs a
 line in LAYER_OF; a new kind of dependency needs a line in ALLOWED (or, for one edge, in EXCEPTIONS with
-the reason it stands).
+the reason it stands). Scripts and benchmarks sit above every layer: they may import any module of the
+package, but no ``_private`` module or name (what they need becomes public in the package) and no other
+script (shared code lives in the package).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 import tqse
 
 SRC = Path(tqse.__file__).parent
+ROOT = Path(__file__).resolve().parents[2]
+TOOL_FOLDERS = ("scripts", "benchmarks")  # run from a checkout, never imported by the package
 
 # Which layer a module belongs to: the longest matching dotted prefix wins.
 LAYER_OF = {
@@ -145,3 +150,50 @@ def test_relative_and_submodule_imports_resolve_to_the_module_imported():
     source = "from . import dataset\nfrom ..query import cache\nfrom tqse.data import manifest\n"
     assert imports_of(source, "tqse.data.example", False, known) == [
         (1, "tqse.data.dataset"), (2, "tqse.query.cache"), (3, "tqse.data.manifest")]
+
+
+def tool_files() -> list[Path]:
+    return sorted(path for folder in TOOL_FOLDERS for path in (ROOT / folder).glob("*.py"))
+
+
+def tool_violations(path: Path, source: str, known: set[str], scripts: set[str]) -> list[str]:
+    """One line per import in a script or benchmark of a private or unknown tqse name, or of another script."""
+    bad = []
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported = [(alias.name, None) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            imported = [(node.module, alias.name) for alias in node.names]
+        else:
+            continue
+        for module, name in imported:
+            full = f"{module}.{name}" if name else module
+            if module.split(".")[0] in scripts:
+                bad.append(f"{where}:{node.lineno}: imports the script {module}: share code through the package")
+            elif module == "tqse" or module.startswith("tqse."):
+                private = [part for part in full.split(".") if part.startswith("_")]
+                if module not in known:
+                    bad.append(f"{where}:{node.lineno}: imports {module}: not a module of src/tqse")
+                elif private:
+                    bad.append(f"{where}:{node.lineno}: imports {full}: {private[0]} is private to the package "
+                               "(make it public there, or do without it)")
+    return list(dict.fromkeys(bad))  # `from x import a, b` of a script: one line
+
+
+def test_scripts_and_benchmarks_use_only_public_names_of_the_package():
+    known = set(all_modules())
+    scripts = {path.stem for path in tool_files()}
+    found = [line for path in tool_files() for line in tool_violations(path, path.read_text(), known, scripts)]
+    assert not found, "scripts/benchmarks reaching past the package's public names:\n" + "\n".join(found)
+
+
+def test_a_script_importing_a_private_name_or_another_script_is_reported_with_file_and_line():
+    known = set(all_modules())
+    source = ("from tqse.data.manifest import read_clips\n\n\ndef f():\n"
+              "    from tqse.query.cache import _safe\n    from default_model import score_sets\n")
+    path = ROOT / "scripts" / "example.py"
+    assert tool_violations(path, source, known, {"default_model"}) == [
+        "scripts/example.py:5: imports tqse.query.cache._safe: _safe is private to the package (make it public "
+        "there, or do without it)",
+        "scripts/example.py:6: imports the script default_model: share code through the package"]

@@ -51,7 +51,7 @@ class ClipStore:
     @classmethod
     def build(cls, clips: Sequence[ClipRecord], sample_rate: int, cache_dir: str | os.PathLike | None = None) -> "ClipStore":
         """Decode ``clips`` at ``sample_rate`` (or reuse the cache file of exactly these clips)."""
-        cache = Path(cache_dir) / f"clips-{_signature(clips, sample_rate)}.npz" if cache_dir else None
+        cache = store_file(clips, sample_rate, cache_dir) if cache_dir else None
         if cache is not None and cache.exists():
             with np.load(cache) as data:
                 log.info("preloaded %d clips from %s", len(clips), cache)
@@ -69,13 +69,15 @@ def _as_int16(wav: np.ndarray) -> np.ndarray:
     return np.round(np.clip(wav, -1.0, 1.0) * INT16_SCALE).astype(np.int16)
 
 
-def _signature(clips: Sequence[ClipRecord], sample_rate: int) -> str:
-    """Hash of the clip files (path, size, mtime) and rate: a rebuilt corpus gets a new cache file."""
+def store_file(clips: Sequence[ClipRecord], sample_rate: int, cache_dir: str | os.PathLike) -> Path:
+    """The file under ``cache_dir`` that holds (or will hold) the decoded store of exactly these clips at this
+    rate: named by a hash of the clip files (path, size, mtime) and rate, so a rebuilt corpus gets a new one."""
     entries = []
     for clip in clips:
         stat = os.stat(clip.path)
         entries.append((clip.path, stat.st_size, int(stat.st_mtime)))
-    return hashlib.sha256(json.dumps([sample_rate, entries]).encode()).hexdigest()[:16]
+    signature = hashlib.sha256(json.dumps([sample_rate, entries]).encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"clips-{signature}.npz"
 
 
 def _save_atomic(path: Path, store: ClipStore) -> None:
