@@ -33,12 +33,12 @@ def write_long_wav(path: Path, minutes: float, rate: int) -> None:
 
 
 def measure(minutes: float = 60.0, model: str = "tiny", rate: int = 16000, chunk_seconds: float = 10.0) -> dict:
-    from tqse.testing import tiny_model_dir
+    from tqse.workflows.bench import random_model_dir
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         write_long_wav(tmp / "long.wav", minutes, rate)
-        tiny_model_dir(tmp / "model", preset=model)
+        random_model_dir(tmp / "model", preset=model)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import sys; from tqse.cli import main; sys.exit(main(sys.argv[1:]))", "extract", str(tmp / "long.wav"), "-q", "a tone",
                         "-o", str(tmp / "out.wav"), "--checkpoint", str(tmp / "model"),

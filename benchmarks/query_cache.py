@@ -63,7 +63,7 @@ def main() -> None:
     from tqse.data.manifest import read_clips
     from tqse.query import load_encoder
     from tqse.query.cache import build_cache
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", default=str(fixture_manifest()))

@@ -19,6 +19,8 @@ for member in tqse/assets/builtin_encoder/config.json tqse/assets/fixture/clips.
     "$PY" -c "import sys, zipfile; sys.exit(0 if sys.argv[2] in zipfile.ZipFile(sys.argv[1]).namelist() else 1)" \
         "$wheel" "$member" || { echo "wheel lacks $member" >&2; exit 1; }
 done
+"$PY" -c "import sys, zipfile; bad = [n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.startswith(('tqse/testing', 'tests/'))]; \
+sys.exit(f'wheel ships test code: {bad}' if bad else 0)" "$wheel"
 base=$("$PY" -c "import sys; print(sys.base_prefix)")
 "$base/bin/python3" -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q --no-deps --no-index "$wheel"
@@ -29,8 +31,8 @@ cd "$work"
 export TQSE_HOME="$work/home" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1
 venv/bin/python -c "import tqse, sys; assert tqse.__file__.startswith(sys.prefix), tqse.__file__"
 venv/bin/tqse --version
-venv/bin/python -c "from tqse.testing import tiny_model_dir; tiny_model_dir('$work/home/models/tiny')"
-mix=$(venv/bin/python -c "from tqse.testing import fixture_dir; print(fixture_dir() / 'loop_amen.flac')")
+venv/bin/python -c "from tqse.workflows.bench import random_model_dir; random_model_dir('$work/home/models/tiny')"
+mix=$(venv/bin/python -c "from tqse.data.locations import fixture_dir; print(fixture_dir() / 'loop_amen.flac')")
 venv/bin/tqse models
 venv/bin/tqse extract "$mix" -q "a drum loop" -n tiny -o "$work/out.wav" --no-progress
 venv/bin/python -c "import soundfile as sf; a, b = sf.info('$work/out.wav'), sf.info('$mix'); \

@@ -15,7 +15,7 @@ torch.set_num_threads(2)
 
 @pytest.fixture(scope="session")
 def fixture_manifest():
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     return fixture_manifest()
 
@@ -29,9 +29,9 @@ def fixture_clips(fixture_manifest):
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
-    from tqse.testing import tiny_model_dir
+    from tqse.workflows.bench import random_model_dir
 
-    return tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny")
+    return random_model_dir(tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from tqse.audio.io import save_audio
 from tqse.data.manifest import ManifestError, read_clips
 from tqse.data.readers import (audiocaps_candidates, audiosep_json_candidates, build_manifest,
                                clotho_candidates, folder_candidates, read_audioset_ids, vggsound_candidates)
-from tqse.testing import tone
+from helpers import tone
 
 
 def _wav(path, seconds=1.5, rate=32000, freq=440.0):

@@ -7,7 +7,7 @@ import json
 
 from tqse.commands import prepare
 from tqse.data.manifest import read_clips
-from tqse.testing import fixture_dir
+from tqse.data.locations import fixture_dir
 
 
 def _run(argv):

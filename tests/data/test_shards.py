@@ -12,7 +12,7 @@ from tqse.audio.io import load_audio
 from tqse.data.manifest import ManifestError, read_clips
 from tqse.workflows.bench import measure_shard_read
 from tqse.data.shards import INDEX_NAME, ShardStream, iter_clips, shard_order, write_shards
-from tqse.testing import fixture_manifest
+from tqse.data.locations import fixture_manifest
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from tqse.audio.io import load_audio, save_audio
 from tqse.data.manifest import read_clips
-from tqse.testing import fixture_manifest
+from tqse.data.locations import fixture_manifest
 
 RATE = 32000
 

@@ -12,7 +12,7 @@ from tqse.commands import evaluate as eval_cmd
 from tqse.commands import report as report_cmd
 from tqse.data.manifest import write_jsonl
 from tqse.eval.protocols import load_benchmark
-from tqse.testing import tiny_model_dir
+from tqse.workflows.bench import random_model_dir
 
 
 def _parse(module, argv):
@@ -23,7 +23,7 @@ def _parse(module, argv):
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    return tiny_model_dir(tmp_path_factory.mktemp("model") / "tiny")
+    return random_model_dir(tmp_path_factory.mktemp("model") / "tiny")
 
 
 def test_eval_benchmarks_and_manifest_in_one_report_then_resume(model_dir, audiosep_root, tmp_path, capsys):

@@ -12,7 +12,7 @@ from tqse.eval.metrics import DEFAULT
 from tqse.eval.quick import score_mixtures
 from tqse.models.model_dir import load_model_dir
 from tqse.query.registry import encoder_from_config
-from tqse.testing import HASH_ENCODER, tiny_model_dir
+from tqse.workflows.bench import HASH_ENCODER, random_model_dir
 
 RATE = 32000
 
@@ -43,7 +43,7 @@ def plain_loop(model, encoder, path: str, field: str) -> dict[str, float]:
 
 def test_every_query_field_scores_exactly_as_the_plain_loop(tmp_path, audiosep_root):
     path = manifest(tmp_path, audiosep_root)
-    model, _ = load_model_dir(tiny_model_dir(tmp_path / "model"))
+    model, _ = load_model_dir(random_model_dir(tmp_path / "model"))
     encoder = encoder_from_config(HASH_ENCODER)
     model.train()
     scores = score_mixtures(model, encoder, path, RATE, torch.device("cpu"), query_fields=("caption", "class_caption"))

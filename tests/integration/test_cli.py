@@ -4,7 +4,7 @@ import numpy as np
 import soundfile as sf
 
 from tqse.cli import main
-from tqse.testing import fixture_dir
+from tqse.data.locations import fixture_dir
 
 
 def test_extract_writes_the_input_rate_and_length(tiny_model, tmp_path):
@@ -54,7 +54,7 @@ def test_grid_trains_rows_scores_them_and_writes_the_table(tmp_path, capsys):
 
     from tqse.data.fixed_mixtures import write_fixed_mixtures
     from tqse.data.manifest import read_clips
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     mixtures = write_fixed_mixtures(read_clips(fixture_manifest(), split="test"), tmp_path / "mix", 3,
@@ -77,7 +77,7 @@ def test_grid_runs_each_row_once_per_seed_and_reports_the_spread(tmp_path, capsy
 
     from tqse.data.fixed_mixtures import write_fixed_mixtures
     from tqse.data.manifest import read_clips
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     mixtures = write_fixed_mixtures(read_clips(fixture_manifest(), split="test"), tmp_path / "mix", 2,

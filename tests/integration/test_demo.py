@@ -5,7 +5,7 @@ import json
 import soundfile as sf
 
 from tqse.cli import main
-from tqse.testing import fixture_dir
+from tqse.data.locations import fixture_dir
 
 
 def test_demo_trains_scores_and_installs_the_default_model(tmp_path, monkeypatch, capsys):
@@ -23,7 +23,7 @@ def test_demo_trains_scores_and_installs_the_default_model(tmp_path, monkeypatch
 
 def test_default_data_is_a_built_corpus_else_the_fixture(tmp_path, monkeypatch):
     from tqse.data.locations import default_training_manifest
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     monkeypatch.setenv("TQSE_DATA", str(tmp_path))
     assert default_training_manifest() == fixture_manifest()
@@ -39,7 +39,7 @@ def test_default_data_is_a_built_corpus_else_the_fixture(tmp_path, monkeypatch):
 def test_eval_defaults_to_the_built_corpus_mixtures(tmp_path, monkeypatch, tiny_model, capsys):
     from tqse.data.fixed_mixtures import write_fixed_mixtures
     from tqse.data.manifest import read_clips
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     monkeypatch.setenv("TQSE_DATA", str(tmp_path))
     assert main(["eval", "--checkpoint", str(tiny_model), "--out", str(tmp_path / "e")]) == 2

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from tqse.cli import main
-from tqse.testing import fixture_dir
+from tqse.data.locations import fixture_dir
 
 AMEN, BELL = fixture_dir() / "loop_amen.flac", fixture_dir() / "perc_bell.flac"
 

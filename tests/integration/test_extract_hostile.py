@@ -15,7 +15,8 @@ import torch
 from tqse import Extractor
 from tqse.cli import main
 from tqse.errors import USER_ERRORS, ExtractionError, OptionError
-from tqse.testing import tiny_model_dir, tone
+from tqse.workflows.bench import random_model_dir
+from helpers import tone
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_output_paths_that_cannot_be_written_are_clean_errors(tiny_model, tmp_pa
 
 
 def nan_model(folder):
-    extractor = Extractor.from_pretrained(tiny_model_dir(folder / "tiny"), device="cpu")
+    extractor = Extractor.from_pretrained(random_model_dir(folder / "tiny"), device="cpu")
     with torch.no_grad():
         next(extractor.model.parameters()).fill_(float("nan"))
     return extractor.save_pretrained(folder / "nan")
@@ -153,7 +154,7 @@ def test_float_input_near_float32_max_is_scaled_in_and_back(extractor, tmp_path)
 
 
 def test_nan_weights_are_an_error_naming_the_weights(tmp_path):
-    model_dir = tiny_model_dir(tmp_path / "m")
+    model_dir = random_model_dir(tmp_path / "m")
     extractor = Extractor.from_pretrained(model_dir, device="cpu")
     with torch.no_grad():
         next(extractor.model.parameters()).fill_(float("nan"))

@@ -17,7 +17,7 @@ from tqse.data.manifest import read_clips, write_jsonl
 from tqse.query.cache import EmbeddingCache, build_cache
 from tqse.query.hash_encoder import HashEncoder
 from tqse.files import read_metrics
-from tqse.testing import load_script
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 gpu_pack = load_script(ROOT / "scripts" / "gpu_pack.py")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tqse.testing import load_script
+from helpers import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "long_extract.py"
 
@@ -25,9 +25,9 @@ def test_streaming_memory_does_not_grow_with_length(tmp_path):
     import soundfile as sf
 
     from tqse import Extractor
-    from tqse.testing import tiny_model_dir
+    from tqse.workflows.bench import random_model_dir
 
-    extractor = Extractor.from_pretrained(tiny_model_dir(tmp_path / "m"), device="cpu")
+    extractor = Extractor.from_pretrained(random_model_dir(tmp_path / "m"), device="cpu")
     peaks = []
     for minutes in (1, 4):
         path = tmp_path / f"{minutes}.wav"

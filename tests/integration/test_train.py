@@ -106,7 +106,7 @@ def test_diverging_loss_stops_with_a_clear_error(tmp_path):
 def test_training_streams_from_tar_shards_and_resumes(tmp_path):
     from tqse.data.manifest import read_clips
     from tqse.data.shards import write_shards
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     write_shards(read_clips(fixture_manifest()), tmp_path / "shards", clips_per_shard=4)
     index = next((tmp_path / "shards").glob("*.json"))
@@ -168,7 +168,7 @@ def test_a_warm_start_can_reset_the_query_pathway_only(tmp_path):
 def _fixture_mixtures(folder):
     from tqse.data.fixed_mixtures import write_fixed_mixtures
     from tqse.data.manifest import read_clips
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     return write_fixed_mixtures(read_clips(fixture_manifest(), split="test"), folder, 3, segment_seconds=1.0,
                                 sample_rate=16000)

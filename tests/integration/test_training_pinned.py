@@ -21,7 +21,7 @@ from tqse.query.cache import build_cache
 from tqse.query.hash_encoder import HashEncoder
 from tqse.query.provider import QueryProvider
 from tqse.query.registry import encoder_from_config
-from tqse.testing import fixture_manifest
+from tqse.data.locations import fixture_manifest
 from tqse.train import setup
 from tqse.files import read_metrics
 from tqse.train.loop import _open_cache, step_seed, train

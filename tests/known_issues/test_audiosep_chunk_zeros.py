@@ -6,7 +6,7 @@ Our chunked path must separate such inputs like any other.
 import numpy as np
 
 from tqse import Extractor
-from tqse.testing import tone
+from helpers import tone
 
 
 def test_inputs_shorter_than_one_chunk_are_not_returned_as_zeros(tiny_model):

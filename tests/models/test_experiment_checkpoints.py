@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tqse.models.model_dir import load_model_dir
-from tqse.testing import load_script
+from helpers import load_script
 
 CHECKPOINTS = sorted((Path(__file__).resolve().parents[2] / "experiments" / "checkpoints").glob("*/config.json"))
 

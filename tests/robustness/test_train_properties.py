@@ -278,7 +278,7 @@ def test_a_resume_killed_while_rewriting_the_metrics_keeps_the_old_file(tmp_path
 # -- manifests -------------------------------------------------------------------------------------------------------
 
 def fixture_rows() -> list[dict]:
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     base = fixture_manifest().parent
     return [{**json.loads(line), "path": str(base / json.loads(line)["path"])}

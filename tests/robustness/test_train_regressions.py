@@ -153,7 +153,7 @@ def test_a_directory_as_config_is_a_clean_error(tmp_path, capsys):
 # -- manifests -------------------------------------------------------------------------------------------------------
 
 def fixture_lines() -> list[dict]:
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     base = fixture_manifest().parent
     rows = [json.loads(line) for line in fixture_manifest().read_text().splitlines() if line.strip()]
@@ -227,7 +227,7 @@ def test_a_shard_set_of_undecodable_clips_is_an_error_not_a_spin(tmp_path):
 
     from tqse.data.manifest import ManifestError, read_clips
     from tqse.data.shards import ShardStream, write_shards
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     write_shards(read_clips(fixture_manifest())[:3], tmp_path / "shards", clips_per_shard=3)
     shard = next((tmp_path / "shards").glob("*.tar"))

@@ -3,7 +3,7 @@ import pytest
 import soundfile as sf
 
 from tqse.audio.io import AudioError, iter_blocks, load_audio, save_audio
-from tqse.testing import tone
+from helpers import tone
 
 
 def dominant_frequency(wav, rate):

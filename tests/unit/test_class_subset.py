@@ -9,7 +9,7 @@ import pytest
 from tqse.config import load_config
 from tqse.data.manifest import classes_at, read_clips
 from tqse.errors import ConfigError
-from tqse.testing import fixture_manifest
+from tqse.data.locations import fixture_manifest
 from tqse.train.setup import training_clips
 
 SETUP = Path(__file__).resolve().parents[2] / "configs" / "setups" / "fixture.yaml"

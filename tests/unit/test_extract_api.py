@@ -11,7 +11,9 @@ import torch
 from tqse import Extractor
 from tqse.audio.io import AudioError
 from tqse.errors import CheckpointError, QueryError
-from tqse.testing import fixture_dir, tiny_model_dir, tone
+from tqse.data.locations import fixture_dir
+from tqse.workflows.bench import random_model_dir
+from helpers import tone
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ def test_integer_pcm_is_scaled_and_residual_returned(extractor):
 
 def test_from_pretrained_by_name_default_and_path(tmp_path, monkeypatch):
     home = tmp_path / "home"
-    tiny_model_dir(home / "models" / "mine")
+    random_model_dir(home / "models" / "mine")
     monkeypatch.setenv("TQSE_HOME", str(home))
     monkeypatch.delenv("TQSE_MODEL", raising=False)
     assert Extractor.from_pretrained("mine", device="cpu").model_dir == home / "models" / "mine"
@@ -75,7 +77,7 @@ def test_from_pretrained_by_name_default_and_path(tmp_path, monkeypatch):
 def test_shipped_default_model_is_listed_first_when_present(tmp_path, monkeypatch):
     import tqse.models.pretrained as pretrained
 
-    tiny_model_dir(tmp_path / "pkg" / "default_model")
+    random_model_dir(tmp_path / "pkg" / "default_model")
     monkeypatch.setattr(pretrained, "shipped_model_dir", lambda: tmp_path / "pkg" / "default_model")
     monkeypatch.setenv("TQSE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("TQSE_MODEL", raising=False)
@@ -102,7 +104,7 @@ def test_hf_model_from_a_local_hub_snapshot(tmp_path, monkeypatch):
     cache = tmp_path / "hub"
     commit = "a" * 40
     snapshot = cache / "models--org--tiny" / "snapshots" / commit
-    tiny_model_dir(snapshot)
+    random_model_dir(snapshot)
     (cache / "models--org--tiny" / "refs").mkdir(parents=True)
     (cache / "models--org--tiny" / "refs" / "main").write_text(commit)
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))

@@ -6,7 +6,7 @@ from tqse import Extractor
 from tqse.audio.io import AudioError
 from tqse.errors import CheckpointError, QueryError
 from tqse.extract.stream import ChunkedSeparator
-from tqse.testing import tone
+from helpers import tone
 
 
 @pytest.mark.parametrize("length", [1, 50, 100, 101, 999, 2500])

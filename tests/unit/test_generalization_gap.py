@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tqse.testing import load_script
+from helpers import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "generalization_gap.py"
 
@@ -16,7 +16,7 @@ def _script():
 
 def test_training_mixtures_use_only_training_clips_and_are_written_once(tmp_path):
     from tqse.data.manifest import read_clips, read_mixtures
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     gap = _script()
     manifest = gap.training_mixtures(fixture_manifest(), tmp_path, 4)
@@ -33,7 +33,7 @@ def test_the_gap_is_the_difference_of_the_two_sets_scored_with_the_shipped_model
     from tqse.extract import Extractor
     from tqse.data.fixed_mixtures import write_fixed_mixtures
     from tqse.data.manifest import read_clips, read_mixtures
-    from tqse.testing import fixture_manifest
+    from tqse.data.locations import fixture_manifest
 
     gap = _script()
     seen = gap.training_mixtures(fixture_manifest(), tmp_path, 3)

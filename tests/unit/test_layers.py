@@ -34,7 +34,6 @@ LAYER_OF = {
     "tqse.eval": "eval",
     "tqse.losses": "eval",                # the training objective is an evaluation metric, negated
     "tqse.train": "train",
-    "tqse.testing": "testing",            # helpers for tests: nothing in src/ may import them
     # The API: the Python Extractor and the extraction path behind it (tqse.extract), and `tqse serve` over it.
     "tqse.extract": "api",
     "tqse.serve": "api",
@@ -57,7 +56,6 @@ ALLOWED = {
     "models": {"base", "audio"},
     "eval": _BELOW_EVAL,
     "train": _BELOW_EVAL | {"eval"},
-    "testing": _BELOW_EVAL,
     "api": _BELOW_EVAL,
     "workflows": _BELOW_EVAL | {"corpus", "eval", "train", "api"},
     "cli": _BELOW_EVAL | {"corpus", "eval", "train", "api", "workflows"},
@@ -138,10 +136,10 @@ def test_every_import_follows_the_layer_table():
 
 def test_a_function_local_upward_import_is_reported_with_module_line_and_edge():
     known = set(all_modules())
-    source = "import numpy\n\n\ndef f():\n    from tqse.testing import tiny_model_dir\n    from tqse import errors\n"
+    source = "import numpy\n\n\ndef f():\n    from tqse.train.loop import train\n    from tqse import errors\n"
     path = SRC / "data" / "example.py"
     assert violations("tqse.data.example", path, source, known) == [
-        "src/tqse/data/example.py:5: tqse.data.example imports tqse.testing: data -> testing is not allowed "
+        "src/tqse/data/example.py:5: tqse.data.example imports tqse.train.loop: data -> train is not allowed "
         "(data may import audio, base)"]
 
 

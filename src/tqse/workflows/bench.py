@@ -1,6 +1,8 @@
 """Speed measurements behind every figure the README quotes (``tqse bench ...``, ``benchmarks/``).
 
-Models are randomly initialised: speed does not depend on the weights.
+Models are randomly initialised: speed does not depend on the weights. :func:`random_model_dir` writes such a
+model as a model folder, queried through the weight-free ``hash`` encoder, so the whole extraction path (and
+the installed wheel, ``scripts/check_wheel.sh``) can be run and timed without any trained weights.
 """
 
 from __future__ import annotations
@@ -16,6 +18,25 @@ import numpy as np
 import torch
 
 from tqse.models import build_model, count_parameters
+
+HASH_ENCODER = {"name": "hash", "path": None, "kwargs": {"dim": 32}}  # weight-free: no files needed
+
+
+def random_model_dir(path: str | os.PathLike, encoder: dict | None = None, sample_rate: int = 32000, seed: int = 0,
+                     preset: str = "tiny") -> Path:
+    """Write a randomly initialised separator of ``preset`` as a model folder, queried through ``encoder``
+    (default: the weight-free ``hash`` encoder)."""
+    from tqse.models import resolve_preset
+    from tqse.models.model_dir import model_config, save_model_dir
+    from tqse.models.separator import Separator
+
+    encoder = encoder or HASH_ENCODER
+    query_dim = encoder.get("kwargs", {}).get("dim", 32)
+    name, kwargs = resolve_preset(preset, query_dim=query_dim, sample_rate=sample_rate)
+    torch.manual_seed(seed)
+    model = Separator(name, kwargs)
+    config = model_config(model.model_args(), sample_rate, encoder, trained_with={"note": "random weights (tests)"})
+    return save_model_dir(path, config, model.state_dict())
 
 
 def _timed(fn, repeats: int, warmup: int = 1) -> list[float]:
