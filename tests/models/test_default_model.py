@@ -1,6 +1,7 @@
 """The shipped default model (src/tqse/assets/default_model): it loads, its card is complete, and its output
 on fixed CC0 mixtures is pinned, so a refactor that changes how a committed model folder loads or runs fails.
-The models shipped before it stay committed (experiments/) and pinned the same way."""
+One model shipped before it per older model-folder format stays committed (experiments/) and pinned the same
+way: tqse-tcn-builtin-v0, the only format-1 folder (the shipped model is format 2)."""
 
 import json
 from pathlib import Path
@@ -14,11 +15,10 @@ from tqse.models.pretrained import default_model_dir
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "src" / "tqse" / "assets" / "default_model"
 FIXTURES = ROOT / "tests" / "fixtures"
-# (model folder, its pinned SI-SDRi on the fixture mixtures): the shipped model and the ones it replaced.
+# (model folder, its pinned SI-SDRi on the fixture mixtures): the shipped model and the format witnesses.
 PINNED_MODELS = {
     "shipped": (SHIPPED, FIXTURES / "default_model_pinned.json"),
-    "tqse-tcn-builtin-v1": (ROOT / "experiments" / "default_model" / "tqse-tcn-builtin-v1" / "model",
-                            FIXTURES / "tcn_builtin_v1_pinned.json"),
+    "tqse-tcn-builtin-v0": (ROOT / "experiments" / "table1" / "warm_start", FIXTURES / "tcn_builtin_v0_pinned.json"),
 }
 
 pytestmark = pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="no default model shipped")
