@@ -1,4 +1,11 @@
-"""Shared fixtures: CPU only, no network, real audio from the committed CC0 fixture, tiny models."""
+"""Shared fixtures: CPU only, no network, real audio from the committed CC0 fixture, tiny models.
+
+Tests are sorted one way, by area: one folder per part of src/tqse (audio, data, corpus, query, models, train,
+eval, extract, serve; base: config.py and files.py; cli: commands end to end), plus architecture (the layer
+rules, the extraction walk), release (the wheel, ``tqse package``) and benchmarks (the scripts behind the
+README's figures). Unit or end to end is not a folder: a long check is marked ``slow`` (``pytest -m "not slow"``
+leaves it out). Helpers every area shares: ``tests/helpers.py``.
+"""
 
 from __future__ import annotations
 

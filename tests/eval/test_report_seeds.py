@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers import ROOT, load_script
+
 from tqse.commands import report as report_cmd
 from tqse.eval.runner import COLUMNS
 from tqse.eval.report import run_name
-from tqse.eval.table1 import paper_table, write_results, write_subset
+
+table1 = load_script(ROOT / "benchmarks" / "table1.py")  # the Table I report (docs/RESULTS.md)
 
 
 def _run(root: Path, folder: str, name: str, scores: dict[str, float], curve=((200, 0.5), (400, 1.0))) -> Path:
@@ -61,7 +64,7 @@ def _scores_csv(path: Path, rows: list[tuple[str, float]]) -> None:
 
 def test_subset_summary_keeps_only_the_mixtures_of_the_given_classes(tmp_path):
     _scores_csv(tmp_path / "eval" / "test-caption.csv", [("bell", 1.0), ("dog", 4.0), ("cat", 8.0), ("dog", 6.0)])
-    assert write_subset(tmp_path, {"dog", "cat"}) == ["test_odd-caption"]
+    assert table1.write_subset(tmp_path, {"dog", "cat"}) == ["test_odd-caption"]
     summary = json.loads((tmp_path / "eval" / "test_odd-caption.json").read_text())
     assert summary["clips"] == 3 and summary["metrics"]["si_sdri"] == pytest.approx(6.0)
 
@@ -72,7 +75,7 @@ def test_write_results_puts_our_rows_beside_the_papers(tmp_path):
         run = _run(out, f"A9-s{seed}-x{seed}", f"A9-s{seed}", {"test-caption": value, "ood-caption": value / 2})
         # Test mixtures of classes a..d: AVh's audio-only half is the odd positions (b, d).
         _scores_csv(run / "eval" / "test-caption.csv", [("a", 0.0), ("b", value), ("c", 0.0), ("d", value)])
-    lines = list(write_results(out, tmp_path / "results", classes=["d", "c", "b", "a", "a"]))
+    lines = list(table1.write_results(out, tmp_path / "results", classes=["d", "c", "b", "a", "a"]))
     assert any("runs.json: 2 runs" in line for line in lines)
     table = (tmp_path / "results" / "table_si_sdri.md").read_text()
     assert "| A9 | 1.50 ± 0.71 (2) | 3.00 ± 1.41 (2) | 3.00 ± 1.41 (2) |" in table  # ood, test, test_odd
@@ -85,7 +88,7 @@ def test_write_results_puts_our_rows_beside_the_papers(tmp_path):
 
 def test_paper_table_skips_rows_the_paper_does_not_have():
     runs = {"A9N-s0": {"test-caption": {"metrics": {"si_sdri": 1.0}}}}
-    assert "A9N" not in paper_table(runs)
+    assert "A9N" not in table1.paper_table(runs)
 
 
 def test_the_best_seed_exports_as_a_float16_model_folder_that_separates_like_its_run(tmp_path):
@@ -93,7 +96,6 @@ def test_the_best_seed_exports_as_a_float16_model_folder_that_separates_like_its
 
     from tqse.extract import Extractor
     from tqse.config import load_config
-    from tqse.eval.table1 import best_seed, export_checkpoint, run_folders
     from tqse.train.loop import train
 
     setup = Path(__file__).resolve().parents[2] / "configs" / "setups" / "fixture.yaml"
@@ -104,9 +106,9 @@ def test_the_best_seed_exports_as_a_float16_model_folder_that_separates_like_its
         (run / "eval").mkdir()
         (run / "eval" / "test-class_caption.json").write_text(json.dumps(
             {"format": "tqse-eval/1", "name": "test-class_caption", "metrics": {"si_sdri": score}}))
-    best = best_seed(run_folders(tmp_path / "runs"), "A9")
+    best = table1.best_seed(table1.run_folders(tmp_path / "runs"), "A9")
     assert run_name(best) == "A9-s1"
-    dest = export_checkpoint(best, tmp_path / "checkpoints" / "A9")
+    dest = table1.export_checkpoint(best, tmp_path / "checkpoints" / "A9")
     assert (dest / "eval" / "test-class_caption.json").exists() and (dest / "run_config.yaml").exists()
     mixture = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
     ours = Extractor.from_pretrained(dest).extract(mixture, text="a dog barking", sample_rate=16000)

@@ -1,7 +1,7 @@
 """One example command line per sub-command, shown at the end of its ``--help``.
 
 Kept in one table (not in each command module) so every command has one, and a test checks that none is
-missing: a new command without an example fails ``tests/unit/test_cli_help.py``.
+missing: a new command without an example fails ``tests/cli/test_cli_help.py``.
 """
 
 EXAMPLES = {
