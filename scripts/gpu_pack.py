@@ -2,9 +2,9 @@
 
 Here (CPU machine, with the corpus and the embedding cache)::
 
-    PYTHONPATH=src python scripts/gpu_pack.py pack --max-mixtures 50 --max-clips 500   # -> data/gpu_pack/ (ignored)
+    PYTHONPATH=src python scripts/gpu_pack.py pack --max-mixtures 50   # -> data/gpu_pack/ (ignored)
 
-(the working tree travels too, ~40 MiB; a bundle over what is left is refused, naming a ``--max-clips`` that fits)
+(the working tree travels too, ~18 MiB; a bundle over what is left is refused, naming a ``--max-clips`` that fits)
 
 There (``benchmarks/gpu_train.sh`` calls it after installing the carried wheels)::
 

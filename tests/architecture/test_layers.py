@@ -25,7 +25,7 @@ LAYER_OF = {
     "tqse": "base",                       # the package itself: __version__ (and a lazy Extractor, see EXCEPTIONS)
     "tqse.errors": "base",
     "tqse.config": "base",                # the run config schema: every layer may build itself from its section
-    "tqse.files": "base",                 # atomic writes and content hashes
+    "tqse.files": "base",                 # the one atomic write, content hashes, $TQSE_HOME
     "tqse.audio": "audio",
     "tqse.data": "data",
     "tqse.data.corpus": "corpus",         # the built-in corpus builder, on top of the data layer
