@@ -3,7 +3,7 @@
 Each sub-command lives in ``tqse/commands/<name>.py`` with ``register(subparsers)``; that module only
 parses arguments and calls library functions, so tests can run any command in-process via ``main(argv)``.
 Every (sub-)command parser is a :class:`TqseParser`: it shows defaults and an example in ``--help``
-(examples live in :mod:`tqse.commands.examples`) and accepts ``-v/--verbose`` and ``--quiet`` after the
+(examples live in :mod:`tqse.commands.help_examples`) and accepts ``-v/--verbose`` and ``--quiet`` after the
 sub-command as well as before it.
 """
 
@@ -54,7 +54,7 @@ def _logging_options() -> argparse.ArgumentParser:
 
 class _SubParsers(argparse._SubParsersAction):
     def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
-        from tqse.commands.examples import EXAMPLES
+        from tqse.commands.help_examples import EXAMPLES
 
         path = " ".join((self._prog_prefix + " " + name).split()[1:])
         summary = kwargs.get("help") or ""

@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 from tqse.cli import build_parser
-from tqse.commands.examples import EXAMPLES
+from tqse.commands.help_examples import EXAMPLES
 
 
 def _commands(parser, path=()):

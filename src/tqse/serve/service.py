@@ -63,7 +63,7 @@ class ServeConfig:
 
 
 @dataclass
-class ExtractRequest:
+class DecodedRequest:
     """A decoded request: mixture ``[T, C]`` at ``rate`` and exactly one query."""
 
     mixture: np.ndarray
@@ -127,8 +127,8 @@ class NotAudio(UserFacingError):
     """Bytes soundfile cannot decode (answered with 415)."""
 
 
-def build_request(fields: dict[str, tuple[bytes, bool]], config: ServeConfig) -> ExtractRequest:
-    """Form fields (name -> (bytes, is_file)) -> a validated :class:`ExtractRequest`.
+def build_request(fields: dict[str, tuple[bytes, bool]], config: ServeConfig) -> DecodedRequest:
+    """Form fields (name -> (bytes, is_file)) -> a validated :class:`DecodedRequest`.
 
     Mixture: ``mixture`` (file) or ``example`` (a bundled mixture id). Query: exactly one of ``query``
     (text), ``audio_query`` (file), ``query_example`` (a bundled clip id).
@@ -149,7 +149,7 @@ def build_request(fields: dict[str, tuple[bytes, bool]], config: ServeConfig) ->
     if len(given) != 1:
         raise UserFacingError("give exactly one query: text (field 'query'), an audio file (field 'audio_query') "
                               f"or a bundled clip (field 'query_example'); got {given or 'none'}")
-    request = ExtractRequest(mixture, rate)
+    request = DecodedRequest(mixture, rate)
     if given == ["query"]:
         try:
             text = fields["query"][0].decode("utf-8").strip()
@@ -208,7 +208,7 @@ class ExtractService:
                 listed.append({k: v for k, v in asdict(info).items() if k != "path"} | {"loaded": False})
         return listed
 
-    def process(self, request: ExtractRequest, out_dir: Path, progress: ProgressFn) -> dict:
+    def process(self, request: DecodedRequest, out_dir: Path, progress: ProgressFn) -> dict:
         extracted = self._separate(request, progress)
         residual = request.mixture - extracted
         peak = max(float(np.abs(x).max()) for x in (request.mixture, extracted, residual))
@@ -224,7 +224,7 @@ class ExtractService:
                 "spectrogram": scale.to_json(),
                 "files": {name: {"wav": f"wav/{name}.wav", "png": f"png/{name}.png"} for name in STEMS}}
 
-    def _separate(self, request: ExtractRequest, progress: ProgressFn) -> np.ndarray:
+    def _separate(self, request: DecodedRequest, progress: ProgressFn) -> np.ndarray:
         """The extractor's chunked path, pushed block by block so the page can show progress."""
         from tqse.audio.resample import match_length, resample
         from tqse.extract.stream import ChunkedSeparator
