@@ -4,7 +4,7 @@ Validation during training, ``tqse eval``, ``tqse grid``, ``tqse demo`` and ``be
 all score through :func:`evaluate_sets`. It takes a plain callable ``separate(mixture [T] float32, text) ->
 estimate [T]`` working at ``sample_rate`` (the protocol's rate, 32 kHz for AudioSep's benchmarks), so it is
 tested without a trained model; :class:`WholeClips` runs a separator once per whole clip at its own rate and
-:class:`ModelSeparator` adapts a :class:`tqse.extract.api.Extractor`. Sets that share audio (one manifest queried by
+:class:`ModelSeparator` adapts a :class:`tqse.Extractor`. Sets that share audio (one manifest queried by
 several text fields) are scored in one pass that loads each mixture once. The metrics are one
 :class:`~tqse.eval.metrics.Metrics` setting: AudioSep's by default, the training loss's for validation.
 
@@ -269,9 +269,9 @@ class WholeClips:
 
 
 class ModelSeparator:
-    """The evaluation callables for a :class:`tqse.extract.api.Extractor`.
+    """The evaluation callables for a :class:`tqse.Extractor`.
 
-    ``__call__`` runs one clip through :meth:`~tqse.extract.api.Extractor.extract` (whole clip at once by default, as
+    ``__call__`` runs one clip through :meth:`~tqse.Extractor.extract` (whole clip at once by default, as
     AudioSep does; ``chunk_seconds > 0`` uses the extractor's chunked path for very long files). :meth:`batch`
     stacks equal-length clips into one forward pass (:class:`WholeClips`), and falls back to single clips
     otherwise, so batched scores equal per-clip scores.

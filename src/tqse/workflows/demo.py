@@ -211,7 +211,8 @@ def run_demo(out_dir: str | Path, settings: DemoTraining = DemoTraining()) -> di
     model_dir = run_dir / "checkpoints" / "last"
     extractor = Extractor.from_pretrained(model_dir)
     mixtures = held_out_mixtures(manifest, out_dir, settings.sample_rate)
-    summary = {"run_dir": str(run_dir), "model_dir": str(model_dir), "steps": settings.steps, "test_mixtures": str(mixtures)}
+    summary = {"run_dir": str(run_dir), "model_dir": str(model_dir), "steps": settings.steps,
+               "test_mixtures": str(mixtures)}
     scores = score_mixtures(extractor.model, extractor.encoder, str(mixtures), extractor.sample_rate,
                             extractor.device, query_fields=("class_caption", "caption"))
     for field, values in scores.items():
