@@ -108,3 +108,24 @@ def test_diversity_counts_a_group_of_takes_once():
 def test_fixed_mixtures_interleave_classes_so_any_prefix_is_balanced():
     items = [({"class": c}, {}, 0.0) for c in "aaabbbccc"]
     assert [i[0]["class"] for i in interleave_by_class(items)] == list("abcabcabc")
+
+
+def test_a_shared_unlabelled_file_does_not_make_two_speakers_one_group():
+    import numpy as np
+
+    from tqse.data.corpus.build import Builder
+
+    beep = np.tile(np.linspace(0, 20, 16, dtype=np.float32), (40, 1))
+    voice_a, voice_b = beep + np.random.default_rng(1).normal(0, 5, beep.shape), beep + 40.0 * np.eye(40, 16)
+
+    def rec(key, family, label, fingerprint):
+        return {"key": key, "family": family, "class": label, "seconds": 1.0, "fingerprint": fingerprint.tolist()}
+
+    recs = [rec("fr:beep", "fr", "", beep), rec("fr:hello", "fr", "speech female", voice_a),
+            rec("es:beep", "es", "", beep), rec("es:hola", "es", "speech female", voice_b)]
+    Builder.group(None, recs)
+    assert {r["key"]: r["group"] for r in recs}["fr:hello"] != {r["key"]: r["group"] for r in recs}["es:hola"]
+    assert recs[2]["duplicate_of"] == "fr:beep"          # the copy is still dropped as a duplicate
+    labelled = [rec("a:dog", "a", "dog", beep), rec("b:dog", "b", "dog", beep)]
+    Builder.group(None, labelled)
+    assert labelled[0]["group"] == labelled[1]["group"]  # the same recording of a labelled sound: one group

@@ -141,3 +141,15 @@ def test_a_highpass_removes_the_bass_and_keeps_the_treble():
     low, high = np.sin(2 * np.pi * 60 * t).astype(np.float32), np.sin(2 * np.pi * 3000 * t).astype(np.float32)
     assert np.std(highpass(low, 300.0, SR)) < 0.05 * np.std(low)
     assert np.std(highpass(high, 300.0, SR)) > 0.95 * np.std(high)
+
+
+def test_equal_compute_runs_stop_at_their_total_minutes_across_a_resume(tmp_path):
+    from tqse.files import read_metrics
+
+    config = load_config([CONFIGS / "setups" / "fixture.yaml"], [
+        "data.use=[ac]", "data.segment_seconds=0.5", "train.steps=100000", "train.checkpoint_every=1000000"])
+    run = train(config, tmp_path / "run", total_time_s=0.4)
+    first = read_metrics(run / "metrics.jsonl")[-1]
+    assert first["train_seconds"] >= 0.4 and first["step"] < 100000
+    train(config, tmp_path / "run", total_time_s=0.4)          # restarted: the budget is already spent
+    assert read_metrics(run / "metrics.jsonl")[-1]["step"] == first["step"]

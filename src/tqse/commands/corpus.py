@@ -40,6 +40,17 @@ def _folder(args: argparse.Namespace) -> Path:
     return Path(args.out) if args.out else default_corpus_dir(args.tier)
 
 
+def _pool_lines(stats: dict) -> list[str]:
+    """The pool tier's diversity summary (empty for the other tiers)."""
+    pool = stats.get("pool")
+    if not pool:
+        return []
+    aims = ", ".join(f"{k} {'met' if ok else 'NOT met'}" for k, ok in pool["aims_met"].items())
+    return [f"  unlabelled clips: {stats['unlabelled_clips']}; distinct training recordings: "
+            f"{pool['train_recordings']}, rendered {pool['rendered_share']:.0%}, largest source family "
+            f"{pool['largest_family']} {pool['largest_family_share']:.0%} ({aims}; stats.json has every count)"]
+
+
 def run(args: argparse.Namespace) -> int:
     from tqse.data.corpus import build_corpus, credits_text
 
@@ -50,8 +61,14 @@ def run(args: argparse.Namespace) -> int:
         stats = json.loads((clips.parent / "stats.json").read_text())
         print(f"corpus {args.tier}: {clips}")
         print(f"  {stats['n_classes']} classes; clips per split: "
-              + ", ".join(f"{s} {v['clips']}" for s, v in stats["per_split"].items())
+              + ", ".join(f"{s} {v['clips']}" for s, v in stats["per_split"].items() if v["clips"])
               + f"; mixtures: {stats['mixtures']}")
+        for line in _pool_lines(stats):
+            print(line)
+        state = json.loads((clips.parent / "state.json").read_text())
+        disk = stats.get("disk_bytes", {})
+        print(f"  build time: {state.get('timings', {}).get('total_this_run', 0):.0f} s this run; disk: "
+              + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in disk.items()))
         return 0
     if action == "credits":
         print(credits_text(_folder(args)))

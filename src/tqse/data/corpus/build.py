@@ -10,6 +10,7 @@ with the same tier, seed, clip length and package versions returns at once.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import logging
@@ -34,6 +35,7 @@ from tqse.data.corpus.splits import GroupInfo, assign_splits
 from tqse.data.corpus import pool
 from tqse.data.corpus.taxonomy import UNLABELLED, class_info, classify, family_key, rules_digest
 from tqse.data.manifest import iter_jsonl, write_json, write_jsonl
+from tqse.errors import CorpusError
 from tqse.files import file_sha256
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ BUILD_VERSION = 2
 # from the cached parts (seconds) instead of returning at once.
 MANIFEST_VERSION = 5
 CHUNK = 40
+# Bump when the pool's grouping or clip rules change (the older tiers' builds are not touched by it).
+POOL_VERSION = 2
 Fetcher = Callable[..., "PackageFiles | None"]
 
 
@@ -68,6 +72,8 @@ class Builder:
         self.params = {"tier": tier, "seed": seed, "clip_seconds": clip_seconds, "build_version": BUILD_VERSION,
                        "rules": rules_digest(self.spec.sfx_packages, self.spec.unlabelled),
                        **{k: repr(v) for k, v in (spec_overrides or {}).items()}}
+        if self.spec.unlabelled:
+            self.params["pool_version"] = POOL_VERSION
         self.work = out / "work"
         self.packages: dict[str, PackageFiles] = {}
 
@@ -171,10 +177,14 @@ class Builder:
             if c not in keeper or (not recs[keeper[c]]["class"] and recs[i]["class"]):
                 keeper[c] = i
         for i, (r, c) in enumerate(zip(recs, clusters)):
-            a, b = find(r["family"]), find(recs[c]["family"])
-            if a != b:
+            kept = recs[keeper[c]]
+            # only copies of a labelled sound tie their families together: the same beep or joke prompt in
+            # every Asterisk language must not make one speaker of all five (an unlabelled copy is dropped
+            # as a duplicate anyway, so it never becomes a clip of another split)
+            a, b = find(r["family"]), find(kept["family"])
+            if a != b and r["class"] and kept["class"]:
                 parent[max(a, b)] = min(a, b)
-            r["duplicate_of"] = recs[keeper[c]]["key"] if keeper[c] != i else None
+            r["duplicate_of"] = kept["key"] if keeper[c] != i else None
         for r in recs:
             r["group"] = find(r["family"])
 
@@ -458,4 +468,22 @@ def build_corpus(tier: str = "tiny", out: str | os.PathLike | None = None, *, cl
     out = Path(out) if out else default_corpus_dir(tier)
     cache = Path(cache) if cache else out.parent / "_cache"
     out.mkdir(parents=True, exist_ok=True)
-    return Builder(tier, out, cache, clip_seconds, seed, fetcher or fetch_package, spec_overrides).run()
+    try:
+        return Builder(tier, out, cache, clip_seconds, seed, fetcher or fetch_package, spec_overrides).run()
+    except (OSError, RuntimeError) as err:     # soundfile reports a failed write as a RuntimeError
+        if _disk_full(err, out, cache):
+            raise CorpusError(f"{out}: no space left on the disk ({_free_mb(out)} MB free in the corpus folder, "
+                              f"{_free_mb(cache)} MB in the package cache {cache}); free some and run the same "
+                              "command again: the build resumes where it stopped") from None
+        raise
+
+
+LOW_DISK_MB = 64
+
+
+def _free_mb(path: Path) -> int:
+    return int(shutil.disk_usage(path if path.exists() else path.parent).free / 2**20)
+
+
+def _disk_full(err: BaseException, *folders: Path) -> bool:
+    return getattr(err, "errno", None) == errno.ENOSPC or any(_free_mb(f) < LOW_DISK_MB for f in folders)
