@@ -38,8 +38,9 @@ _WZ_VOICE = re.compile(r"/audio/(taunts/taunt\d|nexus|memressp/cmndrvoc|vtoltalk
 
 def _asterisk(speaker: str, label: str, detail: str) -> list[Rule]:
     """One Asterisk speaker folder: speech except silences, beep tones and the monkeys joke prompt."""
-    return [(r"/silence/|/(ascending|descending)-2tone\.|/beep(err)?\.", None,
-             "silence files / a 700 Hz beep and 2-tone signals (pure tones, the same in every language pack)"),
+    return [(r"/silence/|/(ascending|descending)-2tone\.|/beep(err)?\.|/confbridge-(join|leave)\.", None,
+             "silence files / a 700 Hz beep, 2-tone and conference join/leave signals (pure tones, the same file "
+             "in every language pack: kept, they would tie all five speakers into one recording group)"),
             (rf"/{speaker}/(?!tt-monkeys\.)", label, detail)]   # tt-monkeys: monkeys screeching -> unlabelled
 
 

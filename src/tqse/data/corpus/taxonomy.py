@@ -424,7 +424,8 @@ WIDE_EXCLUDE = (r"/(music|musics|songs?|soundtracks?|bgm|jingles?)/", r"(^|/)(mu
 WIDE_RULES: dict[str, list[Rule]] = {
     # Allison's folder also holds pure tones and a joke prompt of screeching monkeys (the pool's other
     # Asterisk languages exclude the same tones)
-    "asterisk-core-sounds-en-wav": [(r"/(ascending|descending)-2tone\.|/beep(err)?\.", None, "pure tones"),
+    "asterisk-core-sounds-en-wav": [(r"/(ascending|descending)-2tone\.|/beep(err)?\.|/confbridge-(join|leave)\.",
+                                     None, "pure tones"),
                                     (r"/tt-monkeys\.", "", "monkeys screeching, not speech")],
 }
 
