@@ -23,6 +23,23 @@ from tqse.errors import ConfigError
 
 
 @dataclass
+class AugmentConfig:
+    """Audio-side augmentation of each source crop before mixing (tqse.data.augment); off by default, as in
+    the paper. Each step happens with its probability; a reverberated target stays reverberant in the
+    reference (the model extracts the sound as recorded in the room)."""
+
+    enabled: bool = False
+    p_eq: float = 0.5
+    eq_db: list[float] = field(default_factory=lambda: [-9.0, 9.0])  # range of the random EQ curve's gains
+    p_highpass: float = 0.15  # a phone / small-speaker low cut (the low-pass side is data.random_lowpass)
+    p_speed: float = 0.3
+    speed: list[float] = field(default_factory=lambda: [0.9, 1.1])  # resampling factor: pitch and tempo together
+    p_reverb: float = 0.3
+    rt60_s: list[float] = field(default_factory=lambda: [0.15, 0.9])
+    gain_db: list[float] = field(default_factory=lambda: [-12.0, 6.0])  # level of the whole example
+
+
+@dataclass
 class DataConfig:
     # Dataset name -> clip manifest. `use` picks the training datasets; empty = the built-in default data.
     manifests: dict[str, str] = field(default_factory=dict)
@@ -43,6 +60,13 @@ class DataConfig:
     # per-crop FLAC decode and resample cost as much as a small model's step.
     preload: bool = False
     workers: int = 2
+    # Datasets (keys of `manifests`) whose clips only interfere: never a target, drawn as the other source
+    # (the pool's interferer-only and unlabelled clips: "interferers come from the whole pool").
+    interferers: list[str] = field(default_factory=list)
+    # Dataset -> fraction of its recording groups kept (nested: the groups of 0.25 are inside those of 0.5),
+    # for data-scaling curves at a fixed rest of the recipe.
+    fraction: dict[str, float] = field(default_factory=dict)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 @dataclass
@@ -265,6 +289,10 @@ NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     "data.segment_seconds": (0.1, 3_600),
     "data.random_lowpass": (0, 1),
     "data.workers": (0, 256),
+    "data.augment.p_eq": (0, 1),
+    "data.augment.p_highpass": (0, 1),
+    "data.augment.p_speed": (0, 1),
+    "data.augment.p_reverb": (0, 1),
     "query.manipulation.specaugment.time_masks": (0, 1_000),
     "query.manipulation.specaugment.time_width": (0, 100_000),
     "query.manipulation.specaugment.freq_masks": (0, 1_000),
@@ -291,6 +319,10 @@ OPEN_ZERO = {"train.lr", "train.decay_factor", "train.grad_clip"}
 # [low, high] pairs from which a value is drawn uniformly: two finite numbers, low <= high, within these bounds.
 RANGE_BOUNDS: dict[str, tuple[float, float]] = {
     "data.snr_db": (-100, 100),
+    "data.augment.eq_db": (-40, 40),
+    "data.augment.speed": (0.5, 2),
+    "data.augment.rt60_s": (0.01, 10),
+    "data.augment.gain_db": (-60, 40),
     "query.manipulation.dropout.p_audio": (0, 1),
     "query.manipulation.dropout.p_text": (0, 1),
     "query.manipulation.noise.alpha_audio": (0, 1_000),
@@ -378,9 +410,13 @@ def validate(config: RunConfig) -> None:
     bad = [(key, mode) for key, mode in modes.items() if mode not in QUERY_MODES]
     if bad:
         raise ConfigError(f"{bad[0][0]}={bad[0][1]!r}: query mode is not one of {', '.join(QUERY_MODES)}")
-    unknown = [name for name in list(config.data.use) + list(config.query.modes) if name not in config.data.manifests]
+    named = list(config.data.use) + list(config.query.modes) + list(config.data.interferers) + list(config.data.fraction)
+    unknown = [name for name in named if name not in config.data.manifests]
     if config.data.use and unknown:
         raise ConfigError(f"dataset {unknown[0]!r} has no manifest (set data.manifests.{unknown[0]}=PATH)")
+    for name, share in config.data.fraction.items():
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise ConfigError(f"data.fraction.{name}={share!r}: must be a number in (0, 1]")
     for name, half in config.data.class_subset.items():
         if half not in CLASS_HALVES:
             raise ConfigError(f"data.class_subset.{name}={half!r}: must be one of {', '.join(CLASS_HALVES)}")

@@ -34,6 +34,10 @@ class AudioError(TqseError, ValueError):
     """Bad audio input: the message names the file (or array) and what is wrong with it."""
 
 
+class CorpusError(TqseError):
+    """The built-in corpus cannot be built now (no disk space, ...); the message says how to resume."""
+
+
 class ManifestError(TqseError, ValueError):
     """A manifest is malformed or unusable: the message names the file (and line)."""
 

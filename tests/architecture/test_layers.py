@@ -66,6 +66,8 @@ EXCEPTIONS = {
     ("tqse", "tqse.extract"): "`tqse.Extractor` is resolved lazily, on attribute access only",
     ("tqse.query.gap", "tqse.models.separator"):
         "the modality-gap report measures PCA / PCA-inv, which now belong to the separator (issue 13 item 1)",
+    ("tqse.models.mixture_features", "tqse.query.builtin"):
+        "the pretrained-features candidate reuses the built-in encoder's frozen aisfx trunk (issue 22 item 5)",
 }
 
 

@@ -36,7 +36,7 @@ class FakeApt:
     def __init__(self, root: Path, version: str = "1.0-1"):
         self.root, self.version, self.calls = root, version, 0
 
-    def __call__(self, package: str, cache, select, zip_select=None):
+    def __call__(self, package: str, cache, select, archive_select=None, wide=False):
         self.calls += 1
         if package != "sonic-pi-samples":
             return None
@@ -82,3 +82,34 @@ def check_splits(rows: list[dict], ood_sources: frozenset[str] | set[str]) -> li
         if split == "train" and set(row.get("sources", [row.get("source_id")])) & set(ood_sources):
             problems.append(f"{row['path']}: out-of-domain source in train")
     return sorted(set(problems))
+
+
+class PoolApt(FakeApt):
+    """:class:`FakeApt` plus a held-out package of the pool tier (``hydrogen-drumkits``): three kits of
+    synthetic drum hits (noise bursts, a different spectrum per kit and drum), and one 0.1 s click, which is
+    too short to enter the pool."""
+
+    HELD_OUT = "hydrogen-drumkits"
+
+    def __call__(self, package: str, cache, select, archive_select=None, wide=False):
+        if package != self.HELD_OUT:
+            return super().__call__(package, cache, select, archive_select, wide)
+        self.calls += 1
+        base = self.root / f"{package}_{self.version}"
+        files = []
+        rng = np.random.default_rng(0)
+        for kit in ("KitA", "KitB", "KitC"):
+            for k, (drum, seconds) in enumerate((("kick", 0.6), ("snare", 0.5), ("click", 0.1))):
+                rel = f"usr/share/hydrogen/data/drumkits/{kit}/{drum}.wav"
+                if not select(rel):
+                    continue
+                dest = base / "files" / rel
+                if not dest.exists():
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    n = int(seconds * 32000)
+                    burst = rng.standard_normal(n) * np.exp(-np.arange(n) / (0.05 * 32000 * (1 + k)))
+                    burst = np.convolve(burst, np.ones(2 + 7 * k + len(kit) * ord(kit[-1]) % 5) / 4, "same")
+                    sf.write(dest, (0.5 * burst / np.abs(burst).max()).astype(np.float32), 32000)
+                files.append({"path": rel, "sha256": hashlib.sha256(dest.read_bytes()).hexdigest(),
+                              "size": dest.stat().st_size})
+        return PackageFiles(package, self.version, base, files, COPYRIGHT, wide)

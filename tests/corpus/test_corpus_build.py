@@ -145,3 +145,29 @@ def test_a_new_seed_rewrites_mixtures_instead_of_reusing_files(built, fake_apt):
         scale = float(np.dot(tgt, ref) / np.dot(ref, ref))
         assert np.allclose(tgt, scale * ref, atol=3e-4)          # the target really is that clip
     assert before
+
+
+def test_a_full_disk_stops_with_one_line_and_the_build_resumes(tmp_path, fake_apt, monkeypatch):
+    import errno
+
+    from tqse.data.corpus import build, taxonomy
+    from tqse.errors import CorpusError, TqseError
+
+    monkeypatch.setitem(taxonomy.RULES, "sonic-pi-samples", RULES)
+    real_save, calls = build.save_audio, []
+
+    def fills_up(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 6:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(build, "save_audio", fills_up)
+    out = tmp_path / "corpus"
+    with pytest.raises(CorpusError, match="no space left on the disk .* run the same command again") as caught:
+        _build(out, fake_apt)
+    assert isinstance(caught.value, TqseError) and "\n" not in str(caught.value)
+    monkeypatch.setattr(build, "save_audio", real_save)
+    resumed = _build(out, fake_apt)
+    straight = _build(tmp_path / "straight", fake_apt)
+    assert resumed.read_text().replace(str(out), "") == straight.read_text().replace(str(tmp_path / "straight"), "")

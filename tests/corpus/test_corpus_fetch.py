@@ -47,7 +47,7 @@ def test_same_version_is_served_from_cache_without_apt(tmp_path, monkeypatch):
     assert fetch.verify(fetch.load_cached(tmp_path, "etw-data")[0]) == []
 
 
-def _make_deb(tmp_path, md5_override=None):
+def _make_deb(tmp_path, md5_override=None, extra=None):
     import hashlib
     import shutil
     import subprocess
@@ -60,7 +60,7 @@ def _make_deb(tmp_path, md5_override=None):
                                              "Maintainer: t <t@example.org>\nDescription: test\n")
     files = {"usr/share/fake/perc_bell.flac": (FIXTURE / "perc_bell.flac").read_bytes(),
              "usr/share/fake/readme.txt": b"not audio",
-             "usr/share/doc/fake-sounds/copyright": b"License: CC0\n"}
+             "usr/share/doc/fake-sounds/copyright": b"License: CC0\n", **(extra or {})}
     lines = []
     for rel, data in files.items():
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -116,3 +116,73 @@ def test_a_corrupted_member_fails_the_md5_check(tmp_path, monkeypatch):
     monkeypatch.setattr(fetch, "_download", lambda package, version, debs: deb)
     with pytest.raises(fetch.FetchError, match="md5sums"):
         fetch.fetch_package("fake-sounds", tmp_path / "cache", lambda rel: rel.endswith(".flac"))
+
+
+def _serve(monkeypatch, deb):
+    import shutil
+
+    monkeypatch.setattr(fetch, "candidate_version", lambda p: "1.0-1")
+
+    def download(package, version, debs):
+        debs.mkdir(parents=True, exist_ok=True)
+        shutil.copy(deb, debs / deb.name)
+        return debs / deb.name
+
+    monkeypatch.setattr(fetch, "_download", download)
+
+
+def _pak(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_audio_inside_archives_is_kept_and_a_corrupt_archive_is_skipped(tmp_path, monkeypatch, caplog):
+    import shutil
+
+    import pytest
+
+    from corpus_fakes import FIXTURE
+
+    if not shutil.which("dpkg-deb"):
+        pytest.skip("needs dpkg-deb")
+    bell = (FIXTURE / "perc_bell.flac").read_bytes()
+    deb = _make_deb(tmp_path, extra={"usr/share/fake/baseoa/pak0.pk3": _pak({"sound/bell.flac": bell,
+                                                                            "maps/a.bsp": b"map"}),
+                                     "usr/share/fake/broken.pk3": b"PK not really a zip"})
+    _serve(monkeypatch, deb)
+    audio = lambda rel: rel.endswith(".flac")      # noqa: E731
+    got = fetch.fetch_package("fake-sounds", tmp_path / "cache", audio, archive_select=audio, wide=True)
+    assert sorted(f["path"] for f in got.files) == ["pak0.pk3/sound/bell.flac", "usr/share/fake/perc_bell.flac"]
+    assert got.path("pak0.pk3/sound/bell.flac").read_bytes() == bell
+    assert not got.path("usr/share/fake/baseoa/pak0.pk3").exists()        # the archive itself is not kept
+    assert "broken.pk3: not a readable zip archive" in caplog.text and "its members are skipped" in caplog.text
+    assert got.wide and fetch.verify(got) == []
+
+
+def test_a_labelled_only_extraction_is_redone_for_the_pool_but_serves_the_older_tiers(tmp_path, monkeypatch):
+    import shutil
+
+    import pytest
+
+    if not shutil.which("dpkg-deb"):
+        pytest.skip("needs dpkg-deb")
+    _serve(monkeypatch, _make_deb(tmp_path))
+    cache = tmp_path / "cache"
+    narrow = fetch.fetch_package("fake-sounds", cache, lambda rel: False)
+    assert narrow.files == [] and not narrow.wide
+    wide = fetch.fetch_package("fake-sounds", cache, lambda rel: rel.endswith(".flac"), wide=True)
+    assert [f["path"] for f in wide.files] == ["usr/share/fake/perc_bell.flac"]
+    monkeypatch.setattr(fetch, "_download", lambda *a: (_ for _ in ()).throw(AssertionError("downloaded")))
+    assert fetch.fetch_package("fake-sounds", cache, lambda rel: False).wide      # the wide copy serves both
+
+
+def test_fetch_errors_are_one_line_user_errors():
+    from tqse.errors import TqseError
+
+    assert issubclass(fetch.FetchError, TqseError)

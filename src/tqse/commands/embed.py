@@ -49,6 +49,8 @@ def register(subparsers) -> None:
                    help="centre crop embedded per clip; must equal the training config's data.segment_seconds "
                         "(default 10, like the config) because it is part of the cache key; 'none' = whole clips")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--captions-only", action="store_true",
+                   help="embed the manifest's captions only, no audio (clips queried by text alone)")
     add_encoder_arguments(p)
     p.set_defaults(func=run)
 
@@ -59,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     clips = read_clips(args.data, split=args.split)
     encoder = encoder_from_args(args)
-    cache = build_cache(encoder, clips, args.out, args.sample_rate, args.crop_seconds, args.batch_size,
-                        progress=True)
+    captions = sorted({c for clip in clips for c in clip.captions})
+    cache = build_cache(encoder, [] if args.captions_only else clips, args.out, args.sample_rate, args.crop_seconds,
+                        args.batch_size, progress=True, captions=captions)
     print(f"{cache.folder}: {len(cache)} audio embeddings, encoder {encoder.name}, dim {encoder.dim}")
     return 0

@@ -19,6 +19,9 @@ def register(subparsers) -> None:
     p.add_argument("--max-minutes", type=float,
                    help="stop after this many minutes of training steps in this call (validation not counted), "
                         "with a checkpoint and a validation (resumable)")
+    p.add_argument("--total-minutes", type=float,
+                   help="train until the whole run (every resume counted) has spent this many minutes in training "
+                        "steps: equal-compute runs that survive a kill")
     p.add_argument("--queries-from-cache", action="store_true",
                    help="never load the query encoder: every training and validation query comes from "
                         "query.cache_dir (a machine without the encoder's text tower)")
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         print(to_yaml(config), end="")
         return 0
     budget = args.max_minutes * 60 if args.max_minutes is not None else None
+    total = args.total_minutes * 60 if args.total_minutes is not None else None
     encoder = None
     if args.queries_from_cache:
         from tqse.query.cache import CachedEncoder
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if not config.query.cache_dir:
             raise ConfigError("--queries-from-cache needs query.cache_dir")
         encoder = CachedEncoder.open(config.query.cache_dir)
-    run_dir = train(config, run_dir=args.run_dir, encoder=encoder, stop_after=args.stop_after, time_budget_s=budget)
+    run_dir = train(config, run_dir=args.run_dir, encoder=encoder, stop_after=args.stop_after, time_budget_s=budget,
+                    total_time_s=total)
     log.info("run directory: %s", run_dir)
     return 0

@@ -19,6 +19,7 @@ import torch
 
 from tqse.audio.io import AudioError, audio_info, load_audio
 from tqse.config import DataConfig
+from tqse.data.augment import SourceAugment
 from tqse.data.manifest import CLASS_TEMPLATE, ClipRecord, ManifestError, audio_cache_key
 from tqse.data.mixing import mix_at_snr, random_lowpass
 
@@ -104,10 +105,12 @@ class ExampleBuilder:
         self.class_caption_datasets = set(config.class_caption_datasets)
         self.segment_seconds = config.segment_seconds
         self.mixup_partner, self.cache_keys = mixup_partner, cache_keys
+        self.augment = SourceAugment(config.augment, config.sample_rate)
 
     def __call__(self, clip: ClipRecord, target: np.ndarray, interferer: np.ndarray, snr_db: float,
                  rng: np.random.Generator, draw_partner: Callable[[], np.ndarray]) -> Example:
         mixture, target, _ = mix_at_snr(target, interferer, snr_db)
+        mixture, target = self.augment.level(mixture, target, rng)
         caption = caption_for(clip, rng, self.class_caption_datasets)
         partner = draw_partner() if self.mixup_partner else None
         key = audio_cache_key(clip, self.segment_seconds) if self.cache_keys else None
@@ -134,8 +137,12 @@ def check_mixable(n_clips: int, classes: set[str] | None, different_class: bool,
 class MixtureDataset(torch.utils.data.Dataset):
     """Map-style dataset with an unbounded index space: ``dataset[i]`` is training mixture number ``i``.
 
+    The interferer of a labelled target is any clip of another class or without one; the interferer of a
+    class-less (audio-only) target is any clip from another recording group.
+
     Args:
-        clips: single-source clips (from one or several manifests).
+        clips: single-source clips (from one or several manifests): the targets.
+        interferer_clips: clips drawn only as interferers (``data.interferers``), besides ``clips``.
         config: the run config's ``data`` section: sample rate, segment length, SNR range, different_class,
             random_lowpass, preload, and class_caption_datasets (text query "this is the sound of {class}").
         seed: base seed; example ``i`` depends only on ``(seed, i)``.
@@ -146,11 +153,16 @@ class MixtureDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, clips: Sequence[ClipRecord], config: DataConfig, seed: int = 0, mixup_partner: bool = False,
-                 cache_keys: bool = False, preload_cache: str | None = None, source: str = "the training clips"):
+                 cache_keys: bool = False, preload_cache: str | None = None, source: str = "the training clips",
+                 interferer_clips: Sequence[ClipRecord] = ()):
         labels = [c.label for c in clips]
-        check_mixable(len(clips), set(labels) if all(labels) else None, config.different_class, source)
+        every = labels + [c.label for c in interferer_clips]
+        check_mixable(len(every), set(every) if all(every) else None, config.different_class, source)
         self.clips, self.config, self.seed = list(clips), config, seed
+        # targets first, so a target's index is the same in both lists
+        self.sources = self.clips + list(interferer_clips)
         self.build = ExampleBuilder(config, mixup_partner, cache_keys)
+        self.augment = self.build.augment
         self.segment = int(round(config.segment_seconds * config.sample_rate))
         self._warned: set[str] = set()
         self._fill_headers()
@@ -158,14 +170,16 @@ class MixtureDataset(torch.utils.data.Dataset):
         if config.preload:
             from tqse.data.preload import ClipStore
 
-            self.store = ClipStore.build(self.clips, config.sample_rate, preload_cache)
+            self.store = ClipStore.build(self.sources, config.sample_rate, preload_cache)
         self._by_label: dict[str, np.ndarray] = {}
-        if config.different_class and all(labels):
-            for label in set(labels):
-                self._by_label[label] = np.flatnonzero([lab != label for lab in labels])
+        self._groups = [c.extra.get("recording_group") or c.path for c in self.sources]
+        if config.different_class and any(labels):
+            others = [c.label for c in self.sources]
+            for label in set(labels) - {None}:
+                self._by_label[label] = np.flatnonzero([lab != label for lab in others])
 
     def _fill_headers(self) -> None:
-        for clip in self.clips:
+        for clip in self.sources:
             if clip.frames is None or clip.sample_rate is None:
                 info = audio_info(clip.path)
                 clip.frames, clip.sample_rate = info.frames, info.sample_rate
@@ -179,7 +193,7 @@ class MixtureDataset(torch.utils.data.Dataset):
         if self.store is not None:
             start = int(rng.integers(0, max(self.store.frames(index) - self.segment, 0) + 1))
             return fit_segment(self.store.audio(index, start, self.segment), self.segment, rng)
-        clip, rate = self.clips[index], self.config.sample_rate
+        clip, rate = self.sources[index], self.config.sample_rate
         need = int(np.ceil(self.segment * clip.sample_rate / rate))
         start = int(rng.integers(0, max(clip.frames - need, 0) + 1))
         wav, _ = load_audio(clip.path, rate, offset=start, frames=need, allow_silent=True)
@@ -192,9 +206,10 @@ class MixtureDataset(torch.utils.data.Dataset):
             wav = self._crop(index, rng)
             if self.config.random_lowpass:
                 wav = random_lowpass(wav, rng, self.config.random_lowpass, self.config.sample_rate)
+            wav = self.augment.source(wav, rng)
             if np.abs(wav).max() >= SILENT_PEAK:
                 return wav
-        clip = self.clips[index]
+        clip = self.sources[index]
         if clip.path not in self._warned:
             self._warned.add(clip.path)
             log.warning("%s: no audible %g s crop in %d tries; drawing another clip", clip.path,
@@ -209,15 +224,19 @@ class MixtureDataset(torch.utils.data.Dataset):
             if wav is not None:
                 return index, wav
         raise AudioError(f"{MAX_REDRAWS} clips in a row had no audible {self.config.segment_seconds:g} s crop "
-                         f"(last: {self.clips[index].path}): check the manifest")
+                         f"(last: {self.sources[index].path}): check the manifest")
 
     def _draw_other(self, target_index: int, rng: np.random.Generator) -> int:
         label = self.clips[target_index].label
         if label in self._by_label:
             pool = self._by_label[label]
             return int(pool[rng.integers(len(pool))])
-        other = int(rng.integers(len(self.clips) - 1))
-        return other + (other >= target_index)  # any clip but the target itself
+        for _ in range(MAX_REDRAWS):
+            other = int(rng.integers(len(self.sources) - 1))
+            other += other >= target_index  # any clip but the target itself ...
+            if label is not None or self._groups[other] != self._groups[target_index]:
+                return other  # ... and for a class-less target, not a take of the same recording
+        return other
 
     def __getitem__(self, index: int) -> Example:
         rng = np.random.default_rng([self.seed, int(index)])

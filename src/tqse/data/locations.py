@@ -77,7 +77,9 @@ def built_corpus_mixtures(splits: tuple[str, ...]) -> list[str]:
 
 def resolve_manifest(value: str) -> str:
     """A manifest path, or a named built-in source: ``builtin`` (the default data's clips), ``builtin:val``
-    / ``builtin:test`` / ``builtin:ood`` (its fixed mixtures) or ``fixture`` (the committed CC0 clips)."""
+    / ``builtin:test`` / ``builtin:ood`` (its fixed mixtures), ``fixture`` (the committed CC0 clips), or a
+    named tier: ``corpus:<tier>`` (its target clips), ``corpus:<tier>:<name>`` (``<name>.jsonl`` of the tier,
+    e.g. ``interferers`` or ``unlabelled``, else its fixed mixtures ``mixtures/<name>.jsonl``)."""
     if value == "fixture":
         return str(fixture_manifest())
     if value == "builtin":
@@ -88,4 +90,20 @@ def resolve_manifest(value: str) -> str:
             raise ConfigError(f"{value}: the built-in data has no {mixtures.name} (build the corpus: "
                               "`tqse corpus build --tier default`)")
         return str(mixtures)
+    if value.startswith("corpus:"):
+        return str(_tier_manifest(value))
     return value
+
+
+def _tier_manifest(value: str) -> Path:
+    _, tier, *rest = value.split(":")
+    folder = default_corpus_dir(tier)
+    if not is_complete(folder):
+        raise ConfigError(f"{value}: corpus tier '{tier}' is not built in {folder} "
+                          f"(`tqse corpus build --tier {tier}`)")
+    if not rest:
+        return folder / "clips.jsonl"
+    for path in (folder / f"{rest[0]}.jsonl", folder / "mixtures" / f"{rest[0]}.jsonl"):
+        if path.exists():
+            return path
+    raise ConfigError(f"{value}: tier '{tier}' has no {rest[0]}.jsonl (nor mixtures/{rest[0]}.jsonl) in {folder}")

@@ -70,12 +70,12 @@ def audio_cache_key(clip: ClipRecord, crop_seconds: float | None) -> str:
     """Key of ``clip``'s deterministic crop in an embedding cache (:mod:`tqse.query.cache`): content hash + crop
     length (``None`` = whole clip).
 
-    A manifest ``embedding_key`` is used verbatim (the user manages it); otherwise the manifest's ``sha256``
-    field saves reading the file.
+    A manifest ``embedding_key`` is used verbatim (the user manages it); otherwise the manifest's
+    ``clip_sha256`` (the built-in corpus: this clip's file) or ``sha256`` field saves reading the file.
     """
     if clip.embedding_key:
         return clip.embedding_key
-    digest = clip.extra.get("sha256")
+    digest = clip.extra.get("clip_sha256") or clip.extra.get("sha256")
     if not digest:
         st = os.stat(clip.path)
         digest = _content_hash(str(clip.path), st.st_mtime_ns, st.st_size)

@@ -36,6 +36,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                                         features="compressed_complex", mask="complex")),
     # `small` whose layers run on every second frame: about half the CPU time, same weights.
     "small-s2": ("conformer", dict(d_model=128, n_layers=4, n_heads=4, ffn_dim=512, frame_stride=2)),
+    # `small-s2` plus frame features of the mixture from the built-in encoder's frozen audio trunk (2 blocks)
+    "small-s2-feat": ("conformer", dict(d_model=128, n_layers=4, n_heads=4, ffn_dim=512, frame_stride=2,
+                                        mixture_features=2)),
     "tcn": ("tcn", dict(channels=128, hidden=256, n_blocks=8)),
     "tcn-q": ("tcn", dict(channels=128, hidden=256, n_blocks=8, query_hidden=256)),
 }

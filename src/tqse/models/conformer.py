@@ -108,6 +108,8 @@ class ConformerSeparator(nn.Module):
             bounded by ``tanh``: it can correct phase, lifting the ceiling a magnitude mask imposes).
         frame_stride: run the Conformer layers on every ``frame_stride`` frames (1: all frames, the paper).
             It adds no parameters, so a stride-1 model's weights initialise a strided one.
+        mixture_features: 0 (the paper), or how many blocks of the built-in encoder's frozen audio trunk turn
+            the mixture into features added to the hidden states (:mod:`tqse.models.mixture_features`).
     Shape:
         forward(mixture ``[B, T]``, query ``[B, D]``) -> estimate ``[B, T]``.
     """
@@ -115,7 +117,7 @@ class ConformerSeparator(nn.Module):
     def __init__(self, query_dim: int = 512, sample_rate: int = 32000, window_ms: float = 32.0, hop_ms: float = 16.0,
                  d_model: int = 256, n_layers: int = 16, n_heads: int = 4, ffn_dim: int = 1024, conv_kernel: int = 31,
                  dropout: float = 0.1, mask_activation: str = "sigmoid", features: str = "log_magnitude",
-                 mask: str = "magnitude", frame_stride: int = 1):
+                 mask: str = "magnitude", frame_stride: int = 1, mixture_features: int = 0):
         super().__init__()
         if mask_activation not in MASK_ACTIVATIONS:
             raise ValueError(f"mask_activation must be one of {sorted(MASK_ACTIVATIONS)}")
@@ -127,6 +129,11 @@ class ConformerSeparator(nn.Module):
         self.input_proj = nn.Linear(self.spectral.feature_dim, d_model)
         self.conditioning = nn.ModuleList(ConditioningBlock(query_dim, d_model) for _ in range(n_layers))
         self.layers = nn.ModuleList(ConformerLayer(d_model, n_heads, ffn_dim, conv_kernel, dropout) for _ in range(n_layers))
+        self.mixture_features = None
+        if mixture_features:
+            from tqse.models.mixture_features import EncoderTrunkFeatures
+
+            self.mixture_features = EncoderTrunkFeatures(sample_rate, mixture_features, d_model)
         self.mask_proj = nn.Linear(d_model, self.spectral.mask_dim)
         self.spectral.init_mask_bias(self.mask_proj)
         self.query_dim = query_dim
@@ -142,6 +149,8 @@ class ConformerSeparator(nn.Module):
         x = self.input_proj(self.input_norm(features))  # [B, N, C]
         frames = x.shape[1]
         x = self._pool_frames(x)  # [B, N / s, C]
+        if self.mixture_features is not None:
+            x = x + self.mixture_features(mixture, x.shape[1])
         for condition, layer in zip(self.conditioning, self.layers):
             x = layer(condition(x, query.to(x.dtype)))
         x = self._unpool_frames(x, frames)  # [B, N, C]

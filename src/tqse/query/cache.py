@@ -174,6 +174,9 @@ def _embed_clips(encoder: QueryEncoder, clips: list[ClipRecord], sample_rate: in
     return np.concatenate([encoder.embed_audio(w[None], sample_rate).cpu().numpy() for w in wavs])
 
 
+FLUSH_EVERY = 256
+
+
 def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str | os.PathLike,
                 sample_rate: int, crop_seconds: float | None, batch_size: int = 16,
                 progress: bool = False, captions: Iterable[str] = ()) -> EmbeddingCache:
@@ -198,12 +201,17 @@ def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str |
     captions = sorted({c for clip in clips for c in clip.captions} | set(captions))
     captions = [c for c in captions if not cache.has_text(c)]
     bar = _progress(len(todo) + len(captions), progress)
-    keys, rows = list(todo), []
-    for chunk in _batches(keys, batch_size):
+    # written every FLUSH_EVERY clips: a killed embedding pass over a large pool keeps what it had done
+    done, rows = [], []
+    for chunk in _batches(list(todo), batch_size):
         rows.append(_embed_clips(encoder, [todo[k] for k in chunk], sample_rate, crop_seconds))
+        done += chunk
         bar.update(len(chunk))
-    if keys:
-        cache._audio.write(keys, np.concatenate(rows))
+        if len(done) >= FLUSH_EVERY:
+            cache._audio.write(done, np.concatenate(rows))
+            done, rows = [], []
+    if done:
+        cache._audio.write(done, np.concatenate(rows))
     text_rows = []
     for chunk in _batches(captions, max(batch_size, 64)):
         text_rows.append(encoder.embed_text(chunk).cpu().numpy())

@@ -46,7 +46,7 @@ def autocast_context(precision: str, device: torch.device):
 
 
 def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, stop_after: int | None = None,
-          time_budget_s: float | None = None) -> Path:
+          time_budget_s: float | None = None, total_time_s: float | None = None) -> Path:
     """Train (or resume) a run; returns the run directory.
 
     Args:
@@ -54,23 +54,27 @@ def train(config: RunConfig, run_dir: str | Path | None = None, encoder=None, st
         stop_after: stop after this many steps in this call (the run stays resumable).
         time_budget_s: stop (with a checkpoint and a validation) once this call has spent this long in training
             steps (validation and checkpoints not counted): equal-compute studies. Single-process runs only.
+        total_time_s: the same for the whole run, counted over every resume: a run killed and restarted still
+            trains for exactly this long in all (nothing happens once it has).
     """
     validate(config)  # configs built in code get the checks load_config gives YAML
     if stop_after is not None and stop_after < 0:
         raise ConfigError(f"--stop-after {stop_after}: must be >= 0 (steps to run in this call)")
-    if time_budget_s is not None and not (math.isfinite(time_budget_s) and time_budget_s > 0):
-        raise ConfigError(f"--max-minutes {time_budget_s / 60:g}: must be a positive finite number of minutes")
+    for option, seconds in (("--max-minutes", time_budget_s), ("--total-minutes", total_time_s)):
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise ConfigError(f"{option} {seconds / 60:g}: must be a positive finite number of minutes")
     run = open_run(config, run_dir, encoder)
     if run.finished:
         log.info("run %s already finished (%d steps)", run.run_dir, run.start_step)
     else:
         end_step = config.train.steps if stop_after is None else min(config.train.steps, run.start_step + stop_after)
-        _train_steps(run, end_step, time_budget_s)
+        _train_steps(run, end_step, time_budget_s, total_time_s)
     shutdown(run.dist)
     return run.run_dir
 
 
-def _train_steps(run: TrainingRun, end_step: int, time_budget_s: float | None) -> None:
+def _train_steps(run: TrainingRun, end_step: int, time_budget_s: float | None,
+                 total_time_s: float | None = None) -> None:
     """Steps ``run.start_step`` .. ``end_step`` with logging, checkpoints and validation on their schedules."""
     config, model, dist = run.config, run.model, run.dist
     ddp_model = torch.nn.parallel.DistributedDataParallel(
@@ -87,6 +91,10 @@ def _train_steps(run: TrainingRun, end_step: int, time_budget_s: float | None) -
     batches = iter(loader)
     trained_s = trained_at_start = run.metrics.train_seconds if run.metrics is not None else 0.0
     budget = time_budget_s if time_budget_s is not None else math.inf
+    total = total_time_s if total_time_s is not None else math.inf
+    if trained_s >= total:
+        log.info("run %s has trained %.1f of its %.1f minutes already", run.run_dir, trained_s / 60, total / 60)
+        end_step = run.start_step
     for step in range(run.start_step, end_step):
         step_start = time.perf_counter()
         batch = next(batches)
@@ -104,7 +112,8 @@ def _train_steps(run: TrainingRun, end_step: int, time_budget_s: float | None) -
         trained_s += time.perf_counter() - step_start
         window_steps += 1
         done = step + 1
-        if done % config.train.log_every == 0 or done == end_step:
+        out_of_time = trained_s - trained_at_start > budget or trained_s > total
+        if done % config.train.log_every == 0 or done == end_step or out_of_time:
             loss_value = all_reduce_mean(loss.detach(), dist).item()
             rate = window_steps / (time.perf_counter() - window_start)
             if run.metrics is not None:
@@ -113,14 +122,13 @@ def _train_steps(run: TrainingRun, end_step: int, time_budget_s: float | None) -
             bar.set_postfix(loss=f"{loss_value:.2f}", steps_s=f"{rate:.2f}")
             window_start, window_steps = time.perf_counter(), 0
         bar.update(1)
-        out_of_time = trained_s - trained_at_start > budget
         if done % config.train.checkpoint_every == 0 or done == end_step or out_of_time:
             run.checkpoint(done)
         if config.eval.manifest and (done % config.train.val_every == 0 or done == config.train.steps or out_of_time):
             _validate(run, done)
             ddp_model.train()
         if out_of_time:
-            log.info("training-time budget of %.0f s reached at step %d", time_budget_s, done)
+            log.info("training-time budget reached at step %d (%.1f minutes in all)", done, trained_s / 60)
             break
     bar.close()
     if run.metrics is not None:

@@ -157,7 +157,10 @@ def init_weights(model: torch.nn.Module, model_dir: str, device: torch.device) -
     config, state = read_model_state(path, device)
     inner = {k.removeprefix("separator."): v.float() if v.is_floating_point() else v
              for k, v in state.items() if k.startswith("separator.")}
-    load_weights_into(model.separator, inner, path / WEIGHTS_NAME, config["model"])
+    # a separator that adds mixture features keeps its own (pretrained trunk, zero projection): the rest of
+    # it starts from the parent, which then computes exactly what the parent did
+    added = {k: v for k, v in model.separator.state_dict().items() if k.startswith("mixture_features.")}
+    load_weights_into(model.separator, {**added, **inner}, path / WEIGHTS_NAME, config["model"])
     log.info("initialised %s from %s", config["model"], path)
 
 

@@ -39,14 +39,35 @@ def is_shard_index(path: str) -> bool:
 def training_clips(config: RunConfig) -> list[ClipRecord]:
     """Clips of every manifest source (shard sources stream instead: see :func:`build_loader`)."""
     manifests = {k: v for k, v in training_sources(config).items() if not is_shard_index(v)}
-    clips: list[ClipRecord] = []
-    for name, path in manifests.items():
-        found = read_clips(path, dataset=name, split=config.data.split)
-        if name in config.data.class_subset:
-            found = class_half(found, config.data.class_subset[name], path)
-        log.info("dataset %s: %d clips from %s", name, len(found), path)
-        clips += found
-    return clips
+    return [clip for name, path in manifests.items() for clip in _dataset_clips(config, name, path)]
+
+
+def interferer_clips(config: RunConfig) -> list[ClipRecord]:
+    """Clips of the interferer-only datasets (``data.interferers``)."""
+    return [clip for name in config.data.interferers
+            for clip in _dataset_clips(config, name, resolve_manifest(config.data.manifests[name]))]
+
+
+def _dataset_clips(config: RunConfig, name: str, path: str) -> list[ClipRecord]:
+    found = read_clips(path, dataset=name, split=config.data.split)
+    if name in config.data.class_subset:
+        found = class_half(found, config.data.class_subset[name], path)
+    if name in config.data.fraction:
+        found = group_fraction(found, config.data.fraction[name])
+    log.info("dataset %s: %d clips from %s", name, len(found), path)
+    return found
+
+
+def group_fraction(clips: list[ClipRecord], share: float) -> list[ClipRecord]:
+    """The clips of about ``share`` of the recording groups, chosen by a hash of the group name: the same
+    groups for every seed and run, and nested (a smaller share keeps a subset of a larger one's groups)."""
+    import hashlib
+
+    def position(clip: ClipRecord) -> float:
+        group = str(clip.extra.get("recording_group") or clip.path)
+        return int(hashlib.sha1(group.encode()).hexdigest()[:8], 16) / 16 ** 8
+
+    return [c for c in clips if position(c) < share]
 
 
 def class_half(clips: list[ClipRecord], half: str, source: str = "manifest") -> list[ClipRecord]:
@@ -126,7 +147,8 @@ def build_loader(config: RunConfig, clips: list[ClipRecord], rank: int, world_si
         return _stream_loader(config, shards, carry, rank, world_size, start_step, len(clips), loader_args)
     source = ", ".join(v for v in training_sources(config).values())
     preload_cache = str(tqse_home() / "preload") if data.preload else None
-    dataset = MixtureDataset(clips, data, seed=config.train.seed, preload_cache=preload_cache, source=source, **carry)
+    dataset = MixtureDataset(clips, data, seed=config.train.seed, preload_cache=preload_cache, source=source,
+                             interferer_clips=interferer_clips(config), **carry)
     sampler = IndexSampler(config.train.batch_size, rank, world_size, start_step, config.train.steps)
     return torch.utils.data.DataLoader(dataset, batch_size=sampler.local_batch, sampler=sampler, **loader_args)
 
@@ -136,6 +158,8 @@ def _stream_loader(config: RunConfig, shards: dict[str, str], carry: dict, rank:
     from tqse.data.shards import ShardStream
     from tqse.data.stream_mixing import StreamMixtureDataset
 
+    if config.data.interferers:
+        raise ConfigError("data.interferers works with clip manifests, not shard sets")
     if n_manifest_clips or len(shards) > 1:
         raise ConfigError("train from one shard set at a time, not mixed with manifests "
                           "(write all sources into one set with `tqse shards write`)")

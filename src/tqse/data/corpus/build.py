@@ -10,6 +10,7 @@ with the same tier, seed, clip length and package versions returns at once.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import logging
@@ -28,10 +29,14 @@ from tqse.data.corpus import clips as cl
 from tqse.data.corpus.dedup import duplicate_clusters, fingerprint
 from tqse.data.corpus.fetch import PackageFiles, fetch_package, prefetch
 from tqse.data.corpus.mixtures import plan_mixtures, write_mixtures
-from tqse.data.corpus.sources import AUDIO_EXTENSIONS, SOUNDFONTS, SPEECH_RUNTIME, TierSpec, file_credit, parse_copyright, tier_spec
+from tqse.data.corpus.sources import (AUDIO_EXTENSIONS, SOUNDFONT_FAMILY, SOUNDFONTS, SPEECH_RUNTIME, TierSpec,
+                                      file_credit, parse_copyright, tier_spec)
 from tqse.data.corpus.splits import GroupInfo, assign_splits
-from tqse.data.corpus.taxonomy import CLASSES, classify, family_key, rules_digest
+from tqse.data.corpus import pool
+from tqse.data.corpus.taxonomy import UNLABELLED, class_info, classify, family_key, rules_digest
 from tqse.data.manifest import iter_jsonl, write_json, write_jsonl
+from tqse.errors import CorpusError
+from tqse.files import file_sha256
 
 log = logging.getLogger(__name__)
 BUILD_VERSION = 2
@@ -39,6 +44,8 @@ BUILD_VERSION = 2
 # from the cached parts (seconds) instead of returning at once.
 MANIFEST_VERSION = 5
 CHUNK = 40
+# Bump when the pool's grouping or clip rules change (the older tiers' builds are not touched by it).
+POOL_VERSION = 2
 Fetcher = Callable[..., "PackageFiles | None"]
 
 
@@ -63,8 +70,10 @@ class Builder:
         self.out, self.cache, self.seed, self.fetcher = out, cache, seed, fetcher
         self.length = int(round(clip_seconds * cl.SAMPLE_RATE))
         self.params = {"tier": tier, "seed": seed, "clip_seconds": clip_seconds, "build_version": BUILD_VERSION,
-                       "rules": rules_digest(self.spec.sfx_packages),
+                       "rules": rules_digest(self.spec.sfx_packages, self.spec.unlabelled),
                        **{k: repr(v) for k, v in (spec_overrides or {}).items()}}
+        if self.spec.unlabelled:
+            self.params["pool_version"] = POOL_VERSION
         self.work = out / "work"
         self.packages: dict[str, PackageFiles] = {}
 
@@ -72,10 +81,12 @@ class Builder:
     def fetch(self) -> dict[str, str]:
         if self.fetcher is fetch_package:
             prefetch([*self.spec.sfx_packages, *self.spec.soundfonts, *SPEECH_RUNTIME], self.cache)
+        wide = self.spec.unlabelled
         for pkg in self.spec.sfx_packages:
-            sel = (lambda p: lambda rel: rel.lower().endswith(AUDIO_EXTENSIONS) and classify(p, rel) is not None)(pkg)
-            zsel = sel if pkg == "0ad-data" else None
-            got = self.fetcher(pkg, self.cache, sel, zip_select=zsel)
+            sel = self._selector(pkg)
+            # archives are opened in every pool package, and in 0ad's for the older tiers
+            opens = sel if wide or pkg == "0ad-data" else None
+            got = self.fetcher(pkg, self.cache, sel, archive_select=opens, wide=wide)
             if got is not None:
                 self.packages[pkg] = got
         for pkg in self.spec.soundfonts:
@@ -88,6 +99,11 @@ class Builder:
             if got is not None:
                 self.packages[pkg] = got
         return {p: f.version for p, f in sorted(self.packages.items())}
+
+    def _selector(self, package: str) -> Callable[[str], bool]:
+        """Which files of ``package`` the tier keeps: labelled audio (and, in the pool, usable unlabelled audio)."""
+        unlabelled = self.spec.unlabelled
+        return lambda rel: rel.lower().endswith(AUDIO_EXTENSIONS) and classify(package, rel, unlabelled) is not None
 
     def runtime(self) -> Path | None:
         """One folder merging the extracted speech binaries/libraries (copied once per version set)."""
@@ -114,11 +130,13 @@ class Builder:
             if pkg not in self.packages:
                 continue
             entry = self.packages[pkg]
-            part = self.work / "scan" / f"{pkg}_{_slug(entry.version)}_{rules_digest([pkg])}.json"
+            wide = "_wide" if self.spec.unlabelled else ""
+            digest = rules_digest([pkg], self.spec.unlabelled)
+            part = self.work / "scan" / f"{pkg}_{_slug(entry.version)}_{digest}{wide}.json"
             if not part.exists():
                 rows, prints = [], {}
                 for item in sorted(entry.files, key=lambda f: f["path"]):
-                    label = classify(pkg, item["path"])
+                    label = classify(pkg, item["path"], self.spec.unlabelled)
                     if label is None:
                         continue
                     try:
@@ -127,7 +145,8 @@ class Builder:
                         log.warning("%s: %s: cannot decode (%s); skipped", pkg, item["path"], err)
                         continue
                     wav = cl.trim_silence(wav)
-                    if len(wav) < cl.SAMPLE_RATE // 20:
+                    if len(wav) < cl.SAMPLE_RATE // 20 or (label is UNLABELLED and not (
+                            pool.MIN_UNLABELLED_SECONDS <= len(wav) / cl.SAMPLE_RATE <= pool.MAX_UNLABELLED_SECONDS)):
                         continue
                     key = f"{pkg}:{item['path']}"
                     prints[key] = fingerprint(wav).tolist()
@@ -151,11 +170,21 @@ class Builder:
                 x = parent[x]
             return x
 
+        # the copy that stands for a cluster: its first labelled member (a labelled copy of a sound the pool
+        # also found unlabelled keeps its class), else its first member
+        keeper: dict[int, int] = {}
+        for i, c in enumerate(clusters):
+            if c not in keeper or (not recs[keeper[c]]["class"] and recs[i]["class"]):
+                keeper[c] = i
         for i, (r, c) in enumerate(zip(recs, clusters)):
-            a, b = find(r["family"]), find(recs[c]["family"])
-            if a != b:
+            kept = recs[keeper[c]]
+            # only copies of a labelled sound tie their families together: the same beep or joke prompt in
+            # every Asterisk language must not make one speaker of all five (an unlabelled copy is dropped
+            # as a duplicate anyway, so it never becomes a clip of another split)
+            a, b = find(r["family"]), find(kept["family"])
+            if a != b and r["class"] and kept["class"]:
                 parent[max(a, b)] = min(a, b)
-            r["duplicate_of"] = recs[c]["key"] if c != i else None
+            r["duplicate_of"] = kept["key"] if keeper[c] != i else None
         for r in recs:
             r["group"] = find(r["family"])
 
@@ -208,11 +237,13 @@ class Builder:
         return rows
 
     def _write_clip(self, wav: np.ndarray, label: str, name: str, meta: dict) -> dict:
-        rel = f"clips/{_slug(label)}/{name}.flac"
+        rel = f"clips/{_slug(label) or 'unlabelled'}/{name}.flac"
         wav = cl.peak_normalise(wav)
         save_audio(self.out / rel, wav, cl.SAMPLE_RATE)
+        # sha256 names the source file (shared by the segments of a long one); clip_sha256 names this clip,
+        # so each segment gets its own row in an embedding cache
         return {"path": rel, "class": label, "frames": len(wav), "sample_rate": cl.SAMPLE_RATE,
-                "bandwidth_hz": round(cl.effective_bandwidth(wav)), **meta}
+                "bandwidth_hz": round(cl.effective_bandwidth(wav)), "clip_sha256": file_sha256(self.out / rel), **meta}
 
     # -- stage 4: rendered clips ------------------------------------------------------------------------
     def rendered(self) -> list[dict]:
@@ -226,14 +257,17 @@ class Builder:
             part = self.work / "parts" / f"sf_{name}.jsonl"
             if not part.exists():
                 log.info("rendering instruments from %s", name)
-                n = (self.spec.ood_instrument_clips if f"sf:{name}" in self.spec.ood_sources
-                     else self.spec.instrument_clips_per_soundfont)
-                items = render.render_instruments(str(self.packages[pkg].path(rel_sf)), name, n,
-                                                  self.length / cl.SAMPLE_RATE, self.seed)
+                held_out = f"sf:{name}" in self.spec.ood_sources
+                n = self.spec.ood_instrument_clips if held_out else self.spec.instrument_clips_per_soundfont
+                sf_path, seconds = str(self.packages[pkg].path(rel_sf)), self.length / cl.SAMPLE_RATE
+                family = SOUNDFONT_FAMILY.get(name, name)
+                items = render.render_instruments(sf_path, name, n, seconds, self.seed, family=family)
+                if self.spec.rendered_extras:
+                    items += render.render_extras(sf_path, name, family, seconds, self.seed, held_out)
                 write_jsonl(part, [self._write_clip(it.wav, it.label, f"{name}_{i:04d}", {
                     "source": f"{pkg} {self.packages[pkg].version}", "source_id": it.source,
                     "sources": [it.source], "recording_group": it.group, "original": it.description,
-                    "orig_sample_rate": cl.SAMPLE_RATE, "detail": "",
+                    "orig_sample_rate": cl.SAMPLE_RATE, "detail": it.detail,
                     "soundfont_sha256": self.packages[pkg].files[0]["sha256"], **it.extra})
                     for i, it in enumerate(items)])
             rows += _rows(part)
@@ -252,9 +286,12 @@ class Builder:
         engine = voice.split(":")[0]
         pkg = "flite" if engine == "flite" else "espeak-ng"
         rows = []
-        for i in range(self.spec.speech_clips_per_voice):
+        # the pool's extra voices (beyond the older tiers' 14) speak fewer clips each: more voices, not more
+        # of one voice
+        extra = self.spec.extra_voice_clips and self.spec.voices.index(voice) >= 14
+        for i in range(self.spec.extra_voice_clips if extra else self.spec.speech_clips_per_voice):
             rng = np.random.default_rng([self.seed, i, *map(ord, voice)])
-            texts = render.sentences(rng, 6)
+            texts = render.texts_for(voice, rng, 6)
             takes = [cl.trim_silence(render.speak(voice, t, runtime, rng)) for t in texts]
             wav = cl.loop_takes(takes, self.length, rng, max_gap_s=0.5)
             label = render.voice_gender(voice)
@@ -262,11 +299,12 @@ class Builder:
                 "source": f"{pkg} {self.packages[pkg].version}", "source_id": f"voice:{voice}",
                 "sources": [f"voice:{voice}"], "recording_group": f"voice:{voice}",
                 "original": " | ".join(texts), "orig_sample_rate": 16000 if engine == "flite" else 22050,
-                "detail": "a man speaking" if label == "speech male" else "a woman speaking"}))
+                "detail": render.speech_detail(voice)}))
         return rows
 
     # -- stage 5: splits, roles, captions -------------------------------------------------------------
-    def finalise(self, rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    def finalise(self, rows: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+        """Splits, class roles, captions, licences: ``(targets, interferer-only, unlabelled)`` rows."""
         infos: dict[tuple, GroupInfo] = {}
         for r in rows:
             k = (r["recording_group"], r["class"])
@@ -276,15 +314,16 @@ class Builder:
             recordings = r.get("recordings_in_group") or n_clips
             infos[k] = GroupInfo(k[0], k[1], recordings,
                                  frozenset(r["sources"]) | (old.sources if old else frozenset()), n_clips)
-        split = assign_splits(list(infos.values()), self.spec.ood_sources, self.seed)
-        # distinct recordings and groups per class outside ood: a sound-effect group counts all its
-        # (deduplicated) member files, used as clips or as takes; a rendered clip is one recording
+        heldout = self.spec.heldout_split
+        split = assign_splits(list(infos.values()), self.spec.ood_sources, self.seed, self.pins(rows), heldout)
+        # distinct recordings and groups per class outside the held-out split: a sound-effect group counts
+        # all its (deduplicated) member files, used as clips or as takes; a rendered clip is one recording
         seen_groups: set[tuple] = set()
         recordings: dict[str, int] = defaultdict(int)
         groups: dict[str, set] = defaultdict(set)
         for r in rows:
             r["split"] = split[r["recording_group"]]
-            if r["split"] == "ood":
+            if r["split"] == heldout or not r["class"]:
                 continue
             k = (r["recording_group"], r["class"])
             groups[r["class"]].add(r["recording_group"])
@@ -294,20 +333,39 @@ class Builder:
                 seen_groups.add(k)
                 recordings[r["class"]] += r["recordings_in_group"]
         self.class_counts = {c: {"recordings": recordings[c], "groups": len(groups[c])} for c in groups}
-        targets, interferers = [], []
+        targets, interferers, unlabelled = [], [], []
         for r in rows:
-            label = r["class"]
-            ok = (CLASSES[label][1] == "target" and recordings[label] >= self.spec.min_recordings
-                  and len(groups[label]) >= self.spec.min_groups)
-            r["category"] = CLASSES[label][0]
             r["licence"], r["credit"] = self.licence(r)
+            r["dataset"] = f"tqse-corpus-{self.spec.name}"
+            label = r["class"]
+            if not label:          # audio-query training only: no class, no caption
+                r.update({"class": None, "category": "unlabelled", "captions": []})
+                unlabelled.append(r)
+                continue
+            category, role = class_info(label)
+            ok = (role == "target" and recordings[label] >= self.spec.min_recordings
+                  and len(groups[label]) >= self.spec.min_groups)
+            r["category"] = category
             rng = np.random.default_rng([self.seed, *map(ord, r["path"][-64:])])
             r["captions"], unseen = cap.captions_for(label, r.get("detail", ""), r["split"], rng)
             if unseen:
                 r["captions_unseen"] = unseen
-            r["dataset"] = f"tqse-corpus-{self.spec.name}"
             (targets if ok else interferers).append(r)
-        return targets, interferers
+        return targets, interferers, unlabelled
+
+    def pins(self, rows: list[dict]) -> dict[str, str]:
+        """Groups whose split is decided before dealing: recordings the older tier holds out keep their
+        split there, and a group of unlabelled clips only trains (it cannot be scored)."""
+        if not self.spec.pin_splits_from:
+            return {}
+        older = self.out.parent / self.spec.pin_splits_from
+        build_corpus(self.spec.pin_splits_from, older, clip_seconds=self.length / cl.SAMPLE_RATE, seed=self.seed,
+                     cache=self.cache, fetcher=self.fetcher)
+        pinned = pool.group_pins(rows, pool.pinned_splits(older, self.spec.heldout_split))
+        labelled = {r["recording_group"] for r in rows if r["class"]}
+        pinned.update({r["recording_group"]: "train" for r in rows
+                       if r["recording_group"] not in labelled and r["recording_group"] not in pinned})
+        return pinned
 
     def licence(self, row: dict) -> tuple[str, str]:
         pkg = row["source"].split(" ")[0]
@@ -348,24 +406,39 @@ class Builder:
         t = time.time(); recs = self.scan(); self.group(recs); mark("scan", t)
         t = time.time(); rows = self.sfx_clips(recs); mark("sfx_clips", t)
         t = time.time(); rows += self.rendered(); mark("rendered", t)
-        targets, interferers = self.finalise(rows)
+        targets, interferers, unlabelled = self.finalise(rows)
         t = time.time()
-        pools = {s: [r for r in targets + interferers if r["split"] == s] for s in ("val", "test", "ood")}
-        pools["ood"] = pools["ood"] + pools["test"]
-        plan = plan_mixtures(targets, pools, self.spec.max_mixtures_per_class, self.seed)
-        counts = write_mixtures(plan, self.out, lambda r: (r.get("captions_unseen") or r["captions"])[0])
+        counts = self.mixtures(targets, interferers)
         mark("mixtures", t)
         write_jsonl(self.out / "clips.jsonl", targets)
         write_jsonl(self.out / "interferers.jsonl", interferers)
+        if self.spec.unlabelled:
+            write_jsonl(self.out / "unlabelled.jsonl", unlabelled)
         write_json(self.out / "credits.json", self.credits())
         from tqse.data.corpus.audit import corpus_stats
 
-        write_json(self.out / "stats.json", corpus_stats(targets, interferers, counts, self.out))
+        stats = corpus_stats(targets, interferers, counts, self.out)
+        if self.spec.unlabelled:
+            stats["unlabelled_clips"] = {s: sum(r["split"] == s for r in unlabelled) for s in ("train", "unseen")}
+            stats["pool"] = pool.diversity(targets + interferers + unlabelled)
+        stats["build_seconds"] = {k: v for k, v in timings.items() if k != "total_this_run"}
+        write_json(self.out / "stats.json", stats)
         stages["done"] = True
         state["manifest_version"] = MANIFEST_VERSION
         timings["total_this_run"] = round(time.time() - t0, 1)
         write_json(state_path, state)
         return self.out / "clips.jsonl"
+
+    def mixtures(self, targets: list[dict], interferers: list[dict]) -> dict[str, int]:
+        """Fixed mixtures of val, test and the held-out split (whose interferers may also come from test)."""
+        heldout = self.spec.heldout_split
+        splits = ("val", "test", heldout)
+        pools = {s: [r for r in targets + interferers if r["split"] == s] for s in splits}
+        pools[heldout] = pools[heldout] + pools["test"]
+        plan = plan_mixtures(targets, pools, self.spec.max_mixtures_per_class, self.seed, splits)
+        if self.spec.unlabelled:     # the pool's sets are class-balanced in any prefix (see interleave_by_class)
+            plan = {split: pool.interleave_by_class(items) for split, items in plan.items()}
+        return write_mixtures(plan, self.out, lambda r: (r.get("captions_unseen") or r["captions"])[0])
 
     def credits(self) -> list[dict]:
         out = []
@@ -395,4 +468,22 @@ def build_corpus(tier: str = "tiny", out: str | os.PathLike | None = None, *, cl
     out = Path(out) if out else default_corpus_dir(tier)
     cache = Path(cache) if cache else out.parent / "_cache"
     out.mkdir(parents=True, exist_ok=True)
-    return Builder(tier, out, cache, clip_seconds, seed, fetcher or fetch_package, spec_overrides).run()
+    try:
+        return Builder(tier, out, cache, clip_seconds, seed, fetcher or fetch_package, spec_overrides).run()
+    except (OSError, RuntimeError) as err:     # soundfile reports a failed write as a RuntimeError
+        if _disk_full(err, out, cache):
+            raise CorpusError(f"{out}: no space left on the disk ({_free_mb(out)} MB free in the corpus folder, "
+                              f"{_free_mb(cache)} MB in the package cache {cache}); free some and run the same "
+                              "command again: the build resumes where it stopped") from None
+        raise
+
+
+LOW_DISK_MB = 64
+
+
+def _free_mb(path: Path) -> int:
+    return int(shutil.disk_usage(path if path.exists() else path.parent).free / 2**20)
+
+
+def _disk_full(err: BaseException, *folders: Path) -> bool:
+    return getattr(err, "errno", None) == errno.ENOSPC or any(_free_mb(f) < LOW_DISK_MB for f in folders)

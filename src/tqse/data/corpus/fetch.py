@@ -19,12 +19,13 @@ import re
 import shutil
 import subprocess
 import tarfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tqse.data.corpus.archives import ArchiveError, is_archive, iter_members
 from tqse.data.manifest import write_json
+from tqse.errors import TqseError
 from tqse.files import file_sha256
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 Select = Callable[[str], bool]
 
 
-class FetchError(RuntimeError):
+class FetchError(TqseError):
     """A package could not be downloaded or extracted (the message names the package and the step)."""
 
 
@@ -45,6 +46,7 @@ class PackageFiles:
     root: Path
     files: list[dict] = field(default_factory=list)     # {"path", "sha256", "size"}
     copyright: str = ""
+    wide: bool = False      # every audio file kept (the pool tier), not only the labelled ones
 
     def path(self, rel: str) -> Path:
         return self.root / "files" / rel
@@ -149,8 +151,12 @@ def _write_member(data: io.BufferedReader, target: Path) -> tuple[str, str, int]
     return sha.hexdigest(), md5.hexdigest(), size
 
 
-def _extract(deb: Path, package: str, select: Select, zip_select: Select | None, dest: Path) -> list[dict]:
-    """Stream the data archive of ``deb`` and keep the selected members; verify them against md5sums."""
+def _extract(deb: Path, package: str, select: Select, archive_select: Select | None, dest: Path) -> list[dict]:
+    """Stream the data archive of ``deb`` and keep the selected members; verify them against md5sums.
+
+    With ``archive_select``, archives inside the package (zip-format and Qt ``.rcc``, see
+    :mod:`tqse.data.corpus.archives`) are opened and their selected members kept; the archive is deleted.
+    """
     sums = _md5sums(deb)
     files = []
     proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
@@ -162,16 +168,16 @@ def _extract(deb: Path, package: str, select: Select, zip_select: Select | None,
                 (dest / rel).unlink(missing_ok=True)
                 os.symlink(member.linkname, dest / rel)
                 continue
-            is_zip = zip_select is not None and rel.endswith(".zip")
-            keep = member.isfile() and (select(rel) or is_zip or rel == f"usr/share/doc/{package}/copyright")
+            opens = archive_select is not None and is_archive(rel) and not rel.startswith("usr/share/doc/")
+            keep = member.isfile() and (select(rel) or opens or rel == f"usr/share/doc/{package}/copyright")
             if not keep:
                 continue
             sha, md5, size = _write_member(tar.extractfile(member), dest / rel)
             os.chmod(dest / rel, (member.mode & 0o777) | 0o600)     # keep binaries executable
             if rel in sums and sums[rel] != md5:
                 raise FetchError(f"{package}: {rel} does not match the package's md5sums")
-            if is_zip:
-                files += _extract_zip(dest / rel, zip_select, dest)
+            if opens:
+                files += _extract_archive(dest / rel, archive_select, dest, package)
                 (dest / rel).unlink()
             elif not rel.startswith("usr/share/doc/"):
                 files.append({"path": rel, "sha256": sha, "size": size})
@@ -180,17 +186,16 @@ def _extract(deb: Path, package: str, select: Select, zip_select: Select | None,
     return files
 
 
-def _extract_zip(archive: Path, select: Select, dest: Path) -> list[dict]:
-    """Audio packed inside a zip (0ad's ``public.zip``): keep the selected members only."""
+def _extract_archive(archive: Path, select: Select, dest: Path, package: str) -> list[dict]:
+    """Selected members of an archive inside a package (0ad's ``public.zip``, warzone2100's ``base.wz``...),
+    written as ``<archive name>/<member>``; an unreadable archive is skipped with a warning."""
     files = []
-    with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            rel = f"{archive.name}/{info.filename}"
-            if info.is_dir() or not select(rel):
-                continue
-            with zf.open(info) as data:
-                sha, _, size = _write_member(data, dest / rel)
+    try:
+        for rel, data in iter_members(archive, select):
+            sha, _, size = _write_member(data, dest / rel)
             files.append({"path": rel, "sha256": sha, "size": size})
+    except ArchiveError as err:
+        log.warning("%s: %s; its members are skipped", package, err)
     return files
 
 
@@ -200,7 +205,8 @@ def load_cached(cache: Path, package: str) -> list[PackageFiles]:
     for index in sorted((cache / "pkgs").glob(f"{package}_*/index.json")):
         meta = json.loads(index.read_text())
         if meta.get("package") == package:
-            out.append(PackageFiles(package, meta["version"], index.parent, meta["files"], meta.get("copyright", "")))
+            out.append(PackageFiles(package, meta["version"], index.parent, meta["files"], meta.get("copyright", ""),
+                                    meta.get("wide", False)))
     return out
 
 
@@ -214,19 +220,21 @@ def _fall_back(problem: str, cached: list[PackageFiles]) -> PackageFiles | None:
 
 
 def fetch_package(package: str, cache: str | os.PathLike, select: Select, *,
-                  zip_select: Select | None = None) -> PackageFiles | None:
+                  archive_select: Select | None = None, wide: bool = False) -> PackageFiles | None:
     """Make sure the selected files of the apt candidate version of ``package`` are extracted in ``cache``.
 
     Args:
         package: Debian binary package name.
         cache: cache root (``pkgs/`` and ``debs/`` live under it).
         select: keeps a member given its path inside the package (``usr/share/...``).
-        zip_select: when given, zips in the package are opened and their members selected with it.
+        archive_select: when given, archives in the package are opened and their members selected with it.
+        wide: ``select`` keeps every audio file (the pool tier). A cached extraction made for a labelled-only
+            tier does not hold them, so it is extracted again; a wide extraction serves every tier.
     Returns:
         The extracted files, or ``None`` (with a warning) when the package is unavailable and not cached.
     """
     cache = Path(cache)
-    cached = load_cached(cache, package)
+    cached = [e for e in load_cached(cache, package) if e.wide or not wide]
     version = candidate_version(package)
     if version is None and not _UPDATED:
         _apt_update_once()
@@ -246,14 +254,14 @@ def fetch_package(package: str, cache: str | os.PathLike, select: Select, *,
         deb = _download(package, version, cache / "debs")
     except FetchError as err:
         return _fall_back(str(err), cached)
-    files = _extract(deb, package, select, zip_select, root / "files")
+    files = _extract(deb, package, select, archive_select, root / "files")
     copyright_file = root / "files" / f"usr/share/doc/{package}/copyright"
     text = copyright_file.read_text(errors="replace") if copyright_file.exists() else ""
-    meta = {"package": package, "version": version, "files": files, "copyright": text}
+    meta = {"package": package, "version": version, "files": files, "copyright": text, "wide": wide}
     write_json(root / "index.json", meta, indent=None)
     deb.unlink()
     log.info("%s %s: kept %d files", package, version, len(files))
-    return PackageFiles(package, version, root, files, text)
+    return PackageFiles(package, version, root, files, text, wide)
 
 
 def verify(entry: PackageFiles) -> list[str]:

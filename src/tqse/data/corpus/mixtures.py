@@ -1,8 +1,8 @@
 """Fixed evaluation mixtures: target + interferer of another class at SNR ~ U[-5, 5] dB, written once.
 
 Every model is scored on identical mixtures: they are drawn from the seed, written as audio (mixture,
-target, scaled interferer) plus ``mixtures/{val,test,ood}.jsonl``. Interferers come from the same split
-(for ``ood`` also from ``test``), never from training clips, and never from the target's class family
+target, scaled interferer) plus ``mixtures/{val,test,ood}.jsonl`` (the pool tier: ``unseen`` for ``ood``).
+Interferers come from the same split (for the held-out split also from ``test``), never from training clips, and never from the target's class family
 (speech female vs speech male, rain vs water). If the sum would clip, all three signals are scaled
 together, so ``mixture == target + interferer`` still holds.
 """
@@ -38,8 +38,8 @@ def _family(label: str) -> str:
     return FAMILIES.get(label, label)
 
 
-def plan_mixtures(targets: list[dict], pools: dict[str, list[dict]], max_per_class: int,
-                  seed: int) -> dict[str, list[tuple[dict, dict, float]]]:
+def plan_mixtures(targets: list[dict], pools: dict[str, list[dict]], max_per_class: int, seed: int,
+                  splits: tuple[str, ...] = ("val", "test", "ood")) -> dict[str, list[tuple[dict, dict, float]]]:
     """Choose (target row, interferer row, snr_db) per eval split; deterministic from ``seed``.
 
     Args:
@@ -47,7 +47,7 @@ def plan_mixtures(targets: list[dict], pools: dict[str, list[dict]], max_per_cla
         pools: split -> rows usable as interferers in that split (targets and interferer-only clips).
     """
     plan: dict[str, list[tuple[dict, dict, float]]] = {}
-    for split in ("val", "test", "ood"):
+    for split in splits:
         rng = np.random.default_rng([seed, SPLIT_IDS[split]])
         by_class: dict[str, list[dict]] = defaultdict(list)
         for row in targets:
@@ -67,7 +67,7 @@ def plan_mixtures(targets: list[dict], pools: dict[str, list[dict]], max_per_cla
     return plan
 
 
-SPLIT_IDS = {"val": 1, "test": 2, "ood": 3}
+SPLIT_IDS = {"val": 1, "test": 2, "ood": 3, "unseen": 4}
 
 
 def write_mixtures(plan: dict[str, list[tuple[dict, dict, float]]], corpus_dir: str | os.PathLike,

@@ -126,8 +126,12 @@ def render_phrase(synth, sfid: int, bank: int, program: int, events: list[tuple]
 
 
 def render_instruments(sf_path: str, sf_name: str, per_class: int, seconds: float, seed: int,
-                       classes: list[str] | None = None) -> list[Rendered]:
-    """``per_class`` clips per instrument class from one soundfont, spread over presets and registers."""
+                       classes: list[str] | None = None, family: str | None = None) -> list[Rendered]:
+    """``per_class`` clips per instrument class from one soundfont, spread over presets and registers.
+
+    ``family`` names the soundfont family in the recording groups (default ``sf_name``): two files of one
+    family (FluidR3 GM and GS) play the same samples, so the same preset and register is one group.
+    """
     import tinysoundfont
 
     synth = tinysoundfont.Synth(samplerate=SAMPLE_RATE)
@@ -150,7 +154,7 @@ def render_instruments(sf_path: str, sf_name: str, per_class: int, seconds: floa
                       else _phrase(rng, lo, min(high, lo + width + 4), seconds, poly))
             wav = render_phrase(synth, sfid, bank, program, events, seconds, slides, rng)
             name = synth.sfpreset_name(sfid, bank, program)
-            group = f"sf:{sf_name}:{label}:{bank}-{program}" + ("" if bank == 128 else f":reg{register}")
+            group = f"sf:{family or sf_name}:{label}:{bank}-{program}" + ("" if bank == 128 else f":reg{register}")
             extra = {"approximation": ERHU_NOTE} if label == "erhu" else {}
             out.append(Rendered(label, wav, group, f"sf:{sf_name}", "",
                                 f"{sf_name} preset {bank}:{program} '{name}' phrase {i}", extra))
@@ -183,10 +187,50 @@ def sentences(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def voice_gender(voice: str) -> str:
-    """``speech male`` or ``speech female`` for a voice id like ``espeak:en+f3`` or ``flite:rms``."""
+    """``speech male`` or ``speech female`` for a voice id like ``espeak:en+f3``, ``espeak:de+Annie`` or
+    ``flite:rms``."""
+    from tqse.data.corpus.sources import FEMALE_VARIANTS
+
     if voice.startswith("espeak:"):
-        return "speech female" if "+f" in voice else "speech male"
+        return "speech female" if voice.rsplit("+", 1)[-1] in FEMALE_VARIANTS else "speech male"
     return "speech male"        # flite rms and kal16 are both male voices
+
+
+LANGUAGE_NAMES = {"en": "", "en-us": "American English", "de": "German", "fr": "French", "es": "Spanish",
+                  "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "ru": "Russian", "sv": "Swedish", "cs": "Czech",
+                  "tr": "Turkish", "el": "Greek", "fi": "Finnish", "it": "Italian"}
+
+
+def voice_language(voice: str) -> str:
+    """The espeak-ng language of a voice id (``en`` for flite voices)."""
+    return voice.split(":", 1)[1].split("+")[0] if voice.startswith("espeak:") else "en"
+
+
+def speech_detail(voice: str) -> str:
+    """"a man speaking", or with the language for the pool's other languages: "a woman speaking German"."""
+    who = "a man speaking" if voice_gender(voice) == "speech male" else "a woman speaking"
+    language = LANGUAGE_NAMES.get(voice_language(voice), "")
+    return f"{who} {language}" if language else who
+
+
+def texts_for(voice: str, rng: np.random.Generator, n: int) -> list[str]:
+    """What a voice says: word-bank sentences in English; in other languages numbers, dates and times
+    (espeak-ng reads digits in the voice's own language, so these are real words of it), with one English
+    sentence in four read with the language's pronunciation, as a foreign speaker would."""
+    if voice_language(voice) == "en":
+        return sentences(rng, n)
+    out = []
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.25:
+            out += sentences(rng, 1)
+        elif kind < 0.6:
+            out.append(" ".join(str(int(rng.integers(1, 10 ** int(rng.integers(1, 5))))) for _ in range(3)))
+        elif kind < 0.8:
+            out.append(f"{int(rng.integers(1, 29))}.{int(rng.integers(1, 13))}.{int(rng.integers(1950, 2030))}")
+        else:
+            out.append(f"{int(rng.integers(0, 24))}:{int(rng.integers(0, 60)):02d}, {int(rng.integers(2, 999))}")
+    return out
 
 
 def speak(voice: str, text: str, runtime: Path, rng: np.random.Generator) -> np.ndarray:
@@ -207,3 +251,99 @@ def speak(voice: str, text: str, runtime: Path, rng: np.random.Generator) -> np.
             raise RuntimeError(f"{voice}: speech synthesis failed: {proc.stderr.strip()[-200:]}")
         wav, _ = load_source(str(wav_path))
     return wav
+
+
+# -- the pool tier's extra renders (issue 22): variation presets, articulations, sound-effect presets --------
+# Variation banks of FluidR3 GM (8) and MuseScore's expressive bank (17); a preset a font lacks is skipped.
+EXTRA_INSTRUMENTS: dict[str, list[tuple[int, int]]] = {
+    "accordion": [(8, 21), (17, 21)], "acoustic guitar": [(8, 25)], "violin": [(8, 40), (17, 40)],
+    "cello": [(17, 42)], "trumpet": [(17, 56)], "tuba": [(17, 58)], "clarinet": [(17, 71)], "flute": [(17, 73)],
+    "saxophone": [(17, 64), (17, 65), (17, 66), (17, 67)], "piano": [(8, 0)], "bell": [(0, 14), (8, 14)],
+    "drums": [(128, p) for p in (1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 33, 34, 35, 36, 41, 42)],
+}
+BELL_RANGE = (55, 84)
+# Sound-effect presets: (bank, program) -> (class, detail, sustained). GM's programs 122-127 and the GS
+# add-on's variation banks; sustained sounds (rain, engines) are held for seconds, the others struck.
+SFX_PRESETS: dict[tuple[int, int], tuple[str, str, bool]] = {
+    (0, 122): ("water", "waves breaking on a shore", True), (0, 123): ("bird", "a bird tweeting", False),
+    (0, 124): ("alarm", "a telephone ringing", False), (0, 125): ("aircraft", "a helicopter", True),
+    (0, 126): ("crowd", "applause", True), (0, 127): ("gunshot", "a gunshot", False),
+    (1, 122): ("rain", "rain falling", True), (1, 123): ("dog", "a dog barking", False),
+    (1, 125): ("car", "a car engine running", True), (1, 126): ("laughter", "people laughing", False),
+    (1, 127): ("gunshot", "a machine gun", False), (2, 122): ("thunder", "thunder rolling", True),
+    (2, 123): ("horse", "a horse galloping", True), (2, 124): ("door", "a door creaking", False),
+    (2, 125): ("car", "a car braking to a stop", False), (2, 126): ("pain grunt", "someone screaming", False),
+    (3, 122): ("wind", "wind blowing", True), (3, 123): ("bird", "birds singing", False),
+    (3, 124): ("door", "a door slamming", False), (3, 125): ("car", "a car passing by", False),
+    (3, 126): ("thud", "a punch", False), (3, 127): ("explosion", "an explosion", False),
+    (4, 122): ("water", "a stream flowing", True), (5, 122): ("water", "bubbling water", False),
+    (5, 124): ("bell", "wind chimes", True), (5, 125): ("alarm", "a siren", True),
+    (5, 126): ("footsteps", "footsteps", True), (6, 125): ("train", "a passing train", True),
+    (7, 125): ("aircraft", "a jet plane", True),
+}
+ARTICULATIONS = ("legato", "staccato", "soft", "loud")
+
+
+def _articulate(events: list[tuple], style: str, rng: np.random.Generator) -> list[tuple]:
+    """Note lengths or velocities changed for one playing style (soundfonts switch sample layers by
+    velocity, so soft and loud playing are different recordings of the instrument)."""
+    out = []
+    for start, dur, keys, vel in events:
+        if style == "staccato":
+            dur *= 0.3
+        elif style == "legato":
+            dur *= 1.25
+        elif style == "soft":
+            vel = int(rng.integers(25, 60))
+        else:
+            vel = int(rng.integers(100, 128))
+        out.append((start, dur, keys, vel))
+    return out
+
+
+def _sfx_events(rng: np.random.Generator, seconds: float, sustained: bool) -> list[tuple]:
+    """Struck or held notes near the sample's root key, so the effect sounds at about its own pitch."""
+    events, t = [], rng.uniform(0, 0.4)
+    while t < seconds:
+        dur = rng.uniform(3.0, 9.0) if sustained else rng.uniform(0.4, 2.5)
+        events.append((t, dur, [int(rng.integers(56, 66))], int(rng.integers(70, 128))))
+        t += dur + rng.uniform(0.05, 1.2)
+    return events
+
+
+def render_extras(sf_path: str, sf_name: str, family: str, seconds: float, seed: int,
+                  held_out: bool) -> list[Rendered]:
+    """The pool's extra renders from one soundfont: variation presets played in four articulations (2
+    clips per drum kit, 6 per other preset) and every sound-effect preset the font has (6 clips each; half
+    for a held-out font). One preset (and register half) is one recording group."""
+    import tinysoundfont
+
+    synth = tinysoundfont.Synth(samplerate=SAMPLE_RATE)
+    sfid = synth.sfload(str(sf_path))
+    out: list[Rendered] = []
+    for label, presets in EXTRA_INSTRUMENTS.items():
+        low, high = INSTRUMENTS[label][1] if label in INSTRUMENTS else BELL_RANGE
+        poly = INSTRUMENTS[label][2] if label in INSTRUMENTS else False
+        for bank, program in (p for p in presets if synth.sfpreset_name(sfid, *p)):
+            for i in range(2 if bank == 128 else (3 if held_out else 6)):
+                rng = np.random.default_rng([seed, i, bank, program, sum(map(ord, sf_name)), 7])
+                style = ARTICULATIONS[i % len(ARTICULATIONS)]
+                half = i % 2
+                lo = low + half * (high - low) // 2
+                events = (_drum_pattern(rng, seconds) if bank == 128
+                          else _phrase(rng, lo, min(high, lo + (high - low) // 2 + 4), seconds, poly))
+                wav = render_phrase(synth, sfid, bank, program, _articulate(events, style, rng), seconds, False, rng)
+                group = f"sf:{family}:{label}:{bank}-{program}" + ("" if bank == 128 else f":half{half}")
+                name = synth.sfpreset_name(sfid, bank, program)
+                out.append(Rendered(label, wav, group, f"sf:{sf_name}", "",
+                                    f"{sf_name} preset {bank}:{program} '{name}' {style} phrase {i}", {}))
+    for (bank, program), (label, detail, sustained) in SFX_PRESETS.items():
+        if not synth.sfpreset_name(sfid, bank, program):
+            continue
+        for i in range(3 if held_out else 6):
+            rng = np.random.default_rng([seed, i, bank, program, sum(map(ord, sf_name)), 11])
+            wav = render_phrase(synth, sfid, bank, program, _sfx_events(rng, seconds, sustained), seconds, False, rng)
+            name = synth.sfpreset_name(sfid, bank, program)
+            out.append(Rendered(label, wav, f"sf:{family}:{label}:sfx{bank}-{program}", f"sf:{sf_name}", detail,
+                                f"{sf_name} sound-effect preset {bank}:{program} '{name}' take {i}", {}))
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-TIERS = ("tiny", "default", "full")
+TIERS = ("tiny", "default", "full", "pool")
 
 SFX_PACKAGES: dict[str, tuple[str, ...]] = {
     "tiny": ("sonic-pi-samples", "sound-theme-freedesktop", "bucklespring-data", "etw-data",
@@ -19,13 +19,28 @@ SFX_PACKAGES: dict[str, tuple[str, ...]] = {
                 "tuxpaint-stamps-default", "tuxpaint-data", "lincity-ng-data", "hedgewars-data",
                 "asterisk-core-sounds-en-wav", "lmms-common", "dustracing2d-data"),
     "full": ("0ad-data", "flightgear-data-base", "redeclipse-data", "supertuxkart-data", "supertux-data"),
+    # the audio-only pool (issue 22): exactly these packages besides full's; festvox-kallpc16k is left out
+    # (a Festival diphone database without audio files: it needs Festival, which is not an allowed source)
+    "pool": ("warzone2100-data", "freedroidrpg-data", "gcompris-qt-data", "pingus-data", "frozen-bubble-data",
+             "xmoto-data", "extremetuxracer-data", "chromium-bsu-data", "minetest-data", "lbreakout2-data",
+             "ri-li-data", "trigger-rally-data", "openarena-data", "tuxtype-data", "oxygen-sounds",
+             "mirrormagic-data", "hydrogen-drumkits", "asterisk-core-sounds-fr-wav", "asterisk-core-sounds-es-wav",
+             "asterisk-core-sounds-it-wav", "asterisk-core-sounds-ru-wav", "asterisk-moh-opsound-wav"),
 }
 
 SOUNDFONTS: dict[str, tuple[str, str]] = {
     # package -> (file inside the package, short name)
     "fluid-soundfont-gm": ("usr/share/sounds/sf2/FluidR3_GM.sf2", "fluidr3"),
     "musescore-general-soundfont-small": ("usr/share/sounds/sf3/MuseScore_General_Lite.sf3", "musescore"),
+    # pool only: the GS add-on of FluidR3 (its GS sound-effect banks) and the full MuseScore font
+    "fluid-soundfont-gs": ("usr/share/sounds/sf2/FluidR3_GS.sf2", "fluidr3gs"),
+    "musescore-general-soundfont": ("usr/share/sounds/sf3/MuseScore_General_Full.sf3", "musescorefull"),
 }
+# A source family is what the issue's "no family above 20 %" and the held-out sets count as one source:
+# a package, a soundfont family (both FluidR3 files are one, both MuseScore files are one) or a speech
+# engine. Soundfont short name -> family.
+SOUNDFONT_FAMILY = {"fluidr3": "fluidr3", "fluidr3gs": "fluidr3", "musescore": "musescore",
+                    "musescorefull": "musescore"}
 
 # Speech runtime: binaries, shared libraries and voice data, extracted next to each other and run with
 # LD_LIBRARY_PATH; libpulse & co. are only there because libpcaudio (linked by espeak-ng) needs them.
@@ -52,26 +67,69 @@ class TierSpec:
     min_recordings: int = 6                 # a target class needs this many distinct recordings ...
     min_groups: int = 3                     # ... in this many recording groups, else interferer-only
     voices: tuple[str, ...] = field(default=())
+    # The pool tier (issue 22) and nothing else sets these:
+    heldout_split: str = "ood"              # name of the split the held-out sources form
+    unlabelled: bool = False                # audio no rule labels enters as class-less clips
+    pin_splits_from: str | None = None      # a tier whose val/test/ood recordings keep their split here
+    rendered_extras: bool = False           # variation presets, articulations and sound-effect presets
+    extra_voice_clips: int = 0              # speech clips per voice beyond the first 14 voices
 
 
 _VOICES = ("flite:rms", "flite:kal16", "espeak:en+f1", "espeak:en+f2", "espeak:en+f3", "espeak:en+f4",
            "espeak:en+f5", "espeak:en+m1", "espeak:en+m2", "espeak:en+m3", "espeak:en+m4", "espeak:en+m5",
            "espeak:en+m6", "espeak:en+m7")
 
+# espeak-ng variants whose voice file states a gender (the others default to a male voice, or are robots,
+# whispers and effects): the pool speaks with these.
+FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie", "anika", "aunty", "belinda",
+                   "linda", "steph")
+MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "Andy", "Denis", "Diogo", "Henrique", "Hugo",
+                 "Lee", "Marco", "Storm", "antonio", "michel", "miguel", "sandro", "travis", "victor")
+# Languages of the pool's extra espeak-ng voices; Italian is held out whole (with Asterisk's Italian
+# speaker) as the unseen-source split's language.
+POOL_LANGUAGES = ("en-us", "de", "fr", "es", "pt", "nl", "pl", "ru", "sv", "cs", "tr", "el", "fi", "it")
+HELDOUT_LANGUAGE = "it"
+
+
+def _pool_voices() -> tuple[str, ...]:
+    """Two female and two male variants per language, rotating through the variant lists."""
+    voices = []
+    for i, lang in enumerate(POOL_LANGUAGES):
+        for k in range(2):
+            voices.append(f"espeak:{lang}+{FEMALE_VARIANTS[(2 * i + k) % len(FEMALE_VARIANTS)]}")
+            voices.append(f"espeak:{lang}+{MALE_VARIANTS[(2 * i + k) % len(MALE_VARIANTS)]}")
+    return _VOICES + tuple(voices)
+
+
+# The unseen-source split of the pool: whole source families no training run of any tier has used (the
+# default tier's held-out sources, plus one game's sound effects with many classes, a children's game with
+# real instrument and animal recordings, a drum-kit collection, both MuseScore fonts and one language).
+POOL_HELDOUT = frozenset({
+    "heroes-sound-effects", "lincity-ng-data", "sf:musescore", "sf:musescorefull", "voice:flite:kal16",
+    "voice:espeak:en+f4", "supertuxkart-data", "gcompris-qt-data", "hydrogen-drumkits",
+    "asterisk-core-sounds-it-wav",
+    *(f"voice:{v}" for v in _pool_voices() if v.startswith(f"espeak:{HELDOUT_LANGUAGE}+")),
+})
+
 
 def tier_spec(tier: str) -> TierSpec:
-    """The :class:`TierSpec` of ``tier`` (tiny | default | full)."""
+    """The :class:`TierSpec` of ``tier`` (tiny | default | full | pool)."""
     if tier not in TIERS:
         raise ValueError(f"unknown corpus tier '{tier}' (choose from {', '.join(TIERS)})")
     upto = TIERS[: TIERS.index(tier) + 1]
     sfx = tuple(p for t in upto for p in SFX_PACKAGES[t])
+    if tier == "pool":
+        return TierSpec(tier, sfx, tuple(SOUNDFONTS), POOL_HELDOUT, speech_clips_per_voice=24,
+                        instrument_clips_per_soundfont=60, ood_instrument_clips=20, max_segments_per_recording=4,
+                        max_mixtures_per_class=12, voices=_pool_voices(), heldout_split="unseen", unlabelled=True,
+                        pin_splits_from="default", rendered_extras=True, extra_voice_clips=10)
     if tier == "tiny":
         return TierSpec(tier, sfx, ("musescore-general-soundfont-small",),
                         frozenset({"heroes-sound-effects", "voice:flite:kal16", "voice:espeak:en+f4"}),
                         speech_clips_per_voice=4, instrument_clips_per_soundfont=8, ood_instrument_clips=4,
                         max_segments_per_recording=1, max_mixtures_per_class=4, min_recordings=4,
                         voices=_VOICES)
-    return TierSpec(tier, sfx, tuple(SOUNDFONTS),
+    return TierSpec(tier, sfx, tuple(SOUNDFONTS)[:2],
                     frozenset({"heroes-sound-effects", "lincity-ng-data", "sf:musescore", "voice:flite:kal16",
                                "voice:espeak:en+f4"}),
                     speech_clips_per_voice=14 if tier == "default" else 24,

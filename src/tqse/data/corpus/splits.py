@@ -5,6 +5,10 @@ group lands in exactly one split. Groups that contain anything from an out-of-do
 package, a soundfont, a voice) go to ``ood``, so those sources never appear in training. Within each class
 the remaining groups are shuffled with the seed and dealt greedily to the split furthest below its target
 share of recordings (70/15/15); a group holding more than 40 % of a class's recordings always trains.
+
+A tier built beside an older one (the pool beside ``default``) passes ``pinned`` splits: groups the older
+tier put in val/test/ood keep that split, so a model trained on the new tier is still scored fairly on the
+older tier's fixed mixtures; the held-out split may be renamed (the pool's ``unseen``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPLITS = ("train", "val", "test", "ood")
+SPLITS = ("train", "val", "test", "ood", "unseen")
 FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 
 
@@ -35,7 +39,8 @@ def _stable_seed(seed: int, text: str) -> list[int]:
     return [seed] + [ord(c) for c in text[:64]]
 
 
-def assign_splits(groups: list[GroupInfo], ood_sources: frozenset[str] | set[str], seed: int) -> dict[str, str]:
+def assign_splits(groups: list[GroupInfo], ood_sources: frozenset[str] | set[str], seed: int,
+                  pinned: dict[str, str] | None = None, heldout: str = "ood") -> dict[str, str]:
     """Split of every group.
 
     Args:
@@ -43,13 +48,17 @@ def assign_splits(groups: list[GroupInfo], ood_sources: frozenset[str] | set[str
             that gives both laughter and grunts) and still gets one split.
         ood_sources: source ids held out of training (``pkg``, ``sf:<name>``, ``voice:<engine>:<name>``).
         seed: deterministic shuffle seed.
+        pinned: group -> split decided beforehand (held-out sources still win).
+        heldout: the name of the split held-out groups go to.
     Returns:
         ``{group: split}``.
     """
     split: dict[str, str] = {}
     for info in groups:
         if info.sources & set(ood_sources):
-            split[info.group] = "ood"
+            split[info.group] = heldout
+    for group, where in (pinned or {}).items():
+        split.setdefault(group, where)
     by_label: dict[str, list[GroupInfo]] = defaultdict(list)
     for info in groups:
         by_label[info.label].append(info)
@@ -57,8 +66,8 @@ def assign_splits(groups: list[GroupInfo], ood_sources: frozenset[str] | set[str
         infos = sorted(by_label[label], key=lambda g: g.group)
         rng = np.random.default_rng(_stable_seed(seed, label))
         infos = [infos[i] for i in rng.permutation(len(infos))]
-        total_rec = sum(g.recordings for g in infos if split.get(g.group) != "ood") or 1
-        total = sum(g.weight for g in infos if split.get(g.group) != "ood") or 1
+        total_rec = sum(g.recordings for g in infos if split.get(g.group) != heldout) or 1
+        total = sum(g.weight for g in infos if split.get(g.group) != heldout) or 1
         counts = {s: 0.0 for s in FRACTIONS}
         for g in infos:                                  # groups already placed by another class count
             if g.group in split and split[g.group] in counts:

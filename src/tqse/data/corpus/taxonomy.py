@@ -15,6 +15,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from tqse.data.corpus.rules_pool import POOL_BLACKLIST, POOL_CLASSES, POOL_RULES, pool_family_key
+
 # label -> (category, role). role "target": evaluated class; "interferer": used only as interference
 # (ambience beds that contain other classes, synthesisers, thin groups). A target class that ends up with
 # too few recordings in a build is demoted to interferer by the builder (see build.MIN_RECORDINGS).
@@ -412,17 +414,47 @@ class Label:
     category: str
 
 
-def classify(package: str, path: str) -> Label | None:
-    """The class of the file ``path`` (inside ``package``) or ``None`` if it is skipped or blacklisted."""
-    for pattern, _reason in BLACKLIST.get(package, []):
+# What the pool tier (issue 22) gives a usable file no rule labels: a class-less clip for audio-query training.
+UNLABELLED = Label("", "", "unlabelled", "unlabelled")
+# The pool keeps unmatched files, so music the old tiers skipped by not matching it must be excluded here:
+# folders and file names that hold music beds, in any package.
+WIDE_EXCLUDE = (r"/(music|musics|songs?|soundtracks?|bgm|jingles?)/", r"(^|/)(music|song|bgm|jingle)[^/]*\.[a-z0-9]+$")
+# Rules the pool puts before a package's own (label "" = unlabelled): fixes to the older tiers' rules that
+# those tiers keep as they are, so their clips, splits and the scores quoted on them do not move.
+WIDE_RULES: dict[str, list[Rule]] = {
+    # Allison's folder also holds pure tones and a joke prompt of screeching monkeys (the pool's other
+    # Asterisk languages exclude the same tones)
+    "asterisk-core-sounds-en-wav": [(r"/(ascending|descending)-2tone\.|/beep(err)?\.|/confbridge-(join|leave)\.",
+                                     None, "pure tones"),
+                                    (r"/tt-monkeys\.", "", "monkeys screeching, not speech")],
+}
+
+
+def class_info(label: str) -> tuple[str, str]:
+    """``(category, role)`` of a class of any tier."""
+    return CLASSES.get(label) or POOL_CLASSES[label]
+
+
+def classify(package: str, path: str, unlabelled: bool = False) -> Label | None:
+    """The class of the file ``path`` (inside ``package``) or ``None`` if it is skipped or blacklisted.
+
+    With ``unlabelled`` (the pool tier), a file no rule matches is :data:`UNLABELLED` instead of skipped,
+    unless it lies in a music folder (:data:`WIDE_EXCLUDE`); a rule with label ``None`` still excludes.
+    """
+    for pattern, _reason in BLACKLIST.get(package, []) + POOL_BLACKLIST.get(package, []):
         if re.search(pattern, path, re.I):
             return None
-    for pattern, label, detail in RULES.get(package, []):
+    rules = RULES.get(package) or POOL_RULES.get(package, [])
+    for pattern, label, detail in (WIDE_RULES.get(package, []) if unlabelled else []) + rules:
         if re.search(pattern, path, re.I):
             if label is None:
                 return None
-            category, role = CLASSES[label]
+            if label == "":
+                return UNLABELLED
+            category, role = class_info(label)
             return Label(label, detail, role, category)
+    if unlabelled and not any(re.search(p, path, re.I) for p in WIDE_EXCLUDE):
+        return UNLABELLED
     return None
 
 
@@ -433,6 +465,9 @@ def family_key(package: str, path: str) -> str:
     land on both sides. Package-specific cases: bucklespring's keys are grouped by scancode row, hedgewars
     voices by voice pack (one actor), megaglest units by unit folder, asterisk by its single speaker.
     """
+    pooled = pool_family_key(package, path)
+    if pooled:
+        return pooled
     directory, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0].lower()
     if package == "bucklespring-data":
@@ -453,8 +488,16 @@ def family_key(package: str, path: str) -> str:
     return f"{package}:{directory.rsplit('/', 1)[-1]}/{stem}"
 
 
-def rules_digest(packages: tuple[str, ...] | list[str] | None = None) -> str:
-    """Short hash of the rules and blacklist of ``packages`` (all when None): a change re-labels them."""
-    names = sorted(RULES) if packages is None else sorted(packages)
-    content = [(p, RULES.get(p), BLACKLIST.get(p)) for p in names]
-    return hashlib.sha1(repr((content, sorted(CLASSES.items()))).encode()).hexdigest()[:8]
+def rules_digest(packages: tuple[str, ...] | list[str] | None = None, unlabelled: bool = False) -> str:
+    """Short hash of the rules and blacklist of ``packages`` (all when None): a change re-labels them.
+
+    The pool's classes and rules enter the hash only for the pool (``unlabelled``) and its packages, so
+    adding them left the digests (and the cached builds) of the older tiers as they were.
+    """
+    names = sorted(set(RULES) | set(POOL_RULES)) if packages is None else sorted(packages)
+    content = [(p, RULES.get(p) or POOL_RULES.get(p), BLACKLIST.get(p) or POOL_BLACKLIST.get(p)) for p in names]
+    classes = sorted(CLASSES.items())
+    if any(p in POOL_RULES for p in names):
+        classes += sorted(POOL_CLASSES.items())
+    wide = [WIDE_EXCLUDE, [(p, WIDE_RULES.get(p)) for p in names]] if unlabelled else []
+    return hashlib.sha1(repr((content, classes, *wide)).encode()).hexdigest()[:8]
