@@ -40,7 +40,7 @@ SET_MANIFESTS = {"val": "corpus:pool:val", "unseen": "corpus:pool:unseen", "test
 
 def model_folder(path: str | None) -> Path:
     """A model folder: the path itself, a run's best checkpoint, or the shipped default model."""
-    from tqse.pretrained import default_model_dir
+    from tqse.models.pretrained import default_model_dir
 
     if path is None:
         return Path(default_model_dir())
@@ -50,7 +50,7 @@ def model_folder(path: str | None) -> Path:
 
 def train_mixtures(out_dir: Path, count: int) -> Path:
     """``count`` fixed 10 s mixtures of the pool's labelled *training* clips (written once)."""
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
     from tqse.data.fixed_mixtures import write_fixed_mixtures
     from tqse.data.manifest import read_clips, read_mixtures
 
@@ -70,7 +70,7 @@ def _weights_hash(folder: Path) -> str:
 
 def score_model(folder: Path, manifests: dict[str, Path], limit: int) -> dict:
     """``{set: {field: si_sdri, ...}}`` for one model, read from its cache when the weights are unchanged."""
-    from tqse.api import Extractor
+    from tqse.extract import Extractor
     from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
 
@@ -95,7 +95,7 @@ def score_model(folder: Path, manifests: dict[str, Path], limit: int) -> dict:
 
 
 def set_manifests(mixtures_dir: Path, limit: int) -> dict[str, Path]:
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
 
     return {"train": train_mixtures(mixtures_dir, limit)} | {
         name: Path(resolve_manifest(value)) for name, value in SET_MANIFESTS.items()}
@@ -127,7 +127,7 @@ def run_pool_size(run_dir: Path) -> tuple[float, int]:
 
 
 def unlabelled_train_clips() -> int:
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
     from tqse.data.manifest import read_clips
 
     return len(read_clips(resolve_manifest("corpus:pool:unlabelled"), split="train"))

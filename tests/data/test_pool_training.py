@@ -11,7 +11,7 @@ import torch
 from tqse.config import AugmentConfig, DataConfig, QueryConfig, load_config
 from tqse.data.augment import SourceAugment, change_speed, highpass, random_eq, reverberate, synthetic_rir
 from tqse.data.dataset import MixtureDataset, collate
-from tqse.data.defaults import fixture_dir
+from tqse.data.locations import fixture_dir
 from tqse.data.manifest import read_clips
 from tqse.errors import QueryError
 from tqse.query.provider import QueryProvider
