@@ -14,7 +14,7 @@ model) on five fixed-mixture sets, each with class-template and natural-caption 
 - ``test`` / ``ood``: the `default` tier's fixed mixtures every shipped model is scored on.
 
 and prints SI-SDRi per set and the train-to-unseen gap, the figure the issue drives down. Scores are cached
-next to each model (``pool_scores.json``, keyed by the weights' hash and the set sizes).
+under ``~/.cache/tqse/pool-scores`` (keyed by the weights' hash and the sets), so each model is scored once.
 
 ``curve`` reads runs that differ in ``data.fraction.unl`` (the share of the unlabelled pool; a run without
 ``unl`` in ``data.use`` has none) and seed, scores each run's best checkpoint, prints unseen-source SI-SDRi
@@ -34,6 +34,8 @@ import torch
 
 FIELDS = ("class_caption", "caption", "interferer_class_caption")
 SETS = ("train", "val", "unseen", "test", "ood")
+# scores are kept here, keyed by the weights' hash and the sets, so a model is scored once (never in its folder)
+SCORE_CACHE = Path("~/.cache/tqse/pool-scores").expanduser()
 SET_MANIFESTS = {"val": "corpus:pool:val", "unseen": "corpus:pool:unseen", "test": "corpus:default:test",
                  "ood": "corpus:default:ood"}
 
@@ -74,12 +76,11 @@ def score_model(folder: Path, manifests: dict[str, Path], limit: int) -> dict:
     from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
 
-    cache_path = folder / "pool_scores.json"
     key = hashlib.sha1(json.dumps([_weights_hash(folder), limit, sorted(map(str, manifests.values()))])
-                       .encode()).hexdigest()[:12]
-    cached = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    if cached.get("key") == key:
-        return cached["scores"]
+                       .encode()).hexdigest()[:16]
+    cache_path = SCORE_CACHE / f"{key}.json"
+    if cache_path.exists():
+        return json.loads(cache_path.read_text())["scores"]
     extractor = Extractor.from_pretrained(folder, device="cpu")
     scores = {}
     for name, manifest in manifests.items():
@@ -90,7 +91,8 @@ def score_model(folder: Path, manifests: dict[str, Path], limit: int) -> dict:
         scores[name] = {f: round(result[f]["si_sdri"], 2) for f in fields} | {
             "count": result[fields[0]]["count"], "snr_db": [round(min(snrs), 1), round(max(snrs), 1)]}
     scores["gap"] = {f: round(scores["train"][f] - scores["unseen"][f], 2) for f in FIELDS[:2]}
-    cache_path.write_text(json.dumps({"key": key, "scores": scores}, indent=1) + "\n")
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    cache_path.write_text(json.dumps({"model": str(folder), "scores": scores}, indent=1) + "\n")
     return scores
 
 
