@@ -1,15 +1,16 @@
 """Issue 22's figures: how well a model separates sounds it has never heard, and how that moves with the
 size of the audio-only pool.
 
-    python benchmarks/pool_generalisation.py score [MODEL_OR_RUN ...] [--limit 200] [--json OUT.json]
+    python benchmarks/pool_generalisation.py score [MODEL_OR_RUN ...] [--sets ...] [--json OUT.json]
     python benchmarks/pool_generalisation.py curve RUN ... [--plot docs/pool_scaling.png] [--json OUT.json]
 
 ``score`` rates each model (a model folder, a run folder -> its ``checkpoints/best``; default: the shipped
-model) on five fixed-mixture sets, each with class-template and natural-caption queries and the wrong query
-(the interferer's class template):
+model) on up to five fixed-mixture sets (``--sets``; train, val and unseen by default), each with
+class-template and natural-caption queries and the wrong query (the interferer's class template):
 
-- ``train``: mixtures of the pool's own labelled training clips (written once under ``--mixtures``);
-- ``val``: the pool's validation mixtures (the set runs are selected on);
+- ``train``: mixtures of the pool's own labelled training clips (written once under ``--mixtures``; the
+  first ``--limit``);
+- ``val``: the pool's validation mixtures (the set runs are selected on; the first ``--limit``);
 - ``unseen``: the pool's unseen-source split: whole source families no tier ever trains on;
 - ``test`` / ``ood``: the `default` tier's fixed mixtures every shipped model is scored on.
 
@@ -34,6 +35,7 @@ import torch
 
 FIELDS = ("class_caption", "caption", "interferer_class_caption")
 SETS = ("train", "val", "unseen", "test", "ood")
+LIMITED = ("train", "val")      # scored on their first N mixtures, which cover every class evenly
 # scores are kept here, keyed by the weights' hash and the sets, so a model is scored once (never in its folder)
 SCORE_CACHE = Path("~/.cache/tqse/pool-scores").expanduser()
 SET_MANIFESTS = {"val": "corpus:pool:val", "unseen": "corpus:pool:unseen", "test": "corpus:default:test",
@@ -76,7 +78,8 @@ def score_model(folder: Path, manifests: dict[str, Path], limit: int) -> dict:
     from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
 
-    key = hashlib.sha1(json.dumps([_weights_hash(folder), limit, sorted(map(str, manifests.values()))])
+    key = hashlib.sha1(json.dumps([_weights_hash(folder), limit, "whole default sets",
+                                   sorted(map(str, manifests.values()))])
                        .encode()).hexdigest()[:16]
     cache_path = SCORE_CACHE / f"{key}.json"
     if cache_path.exists():
@@ -85,37 +88,38 @@ def score_model(folder: Path, manifests: dict[str, Path], limit: int) -> dict:
     scores = {}
     for name, manifest in manifests.items():
         fields = FIELDS if name != "train" else FIELDS[:2]      # training-clip mixtures name no interferer
+        # train and val: the first N (class-balanced); unseen, test and ood: whole (the figures that decide)
+        count = limit if name in LIMITED else None
         result = score_mixtures(extractor.model, extractor.encoder, str(manifest), extractor.sample_rate,
-                                extractor.device, query_fields=fields, limit=limit)
-        snrs = [row.snr_db for row in read_mixtures(manifest)[:limit]]
+                                extractor.device, query_fields=fields, limit=count)
+        snrs = [row.snr_db for row in read_mixtures(manifest)[:count]]
         scores[name] = {f: round(result[f]["si_sdri"], 2) for f in fields} | {
             "count": result[fields[0]]["count"], "snr_db": [round(min(snrs), 1), round(max(snrs), 1)]}
-    scores["gap"] = {f: round(scores["train"][f] - scores["unseen"][f], 2) for f in FIELDS[:2]}
+    if "train" in scores and "unseen" in scores:
+        scores["gap"] = {f: round(scores["train"][f] - scores["unseen"][f], 2) for f in FIELDS[:2]}
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     cache_path.write_text(json.dumps({"model": str(folder), "scores": scores}, indent=1) + "\n")
     return scores
 
 
-def set_manifests(mixtures_dir: Path, limit: int) -> dict[str, Path]:
+def set_manifests(mixtures_dir: Path, limit: int, sets: list[str]) -> dict[str, Path]:
     from tqse.data.locations import resolve_manifest
 
-    return {"train": train_mixtures(mixtures_dir, limit)} | {
-        name: Path(resolve_manifest(value)) for name, value in SET_MANIFESTS.items()}
+    found = {"train": train_mixtures(mixtures_dir, limit)} if "train" in sets else {}
+    return found | {name: Path(resolve_manifest(SET_MANIFESTS[name])) for name in sets if name != "train"}
 
 
 def print_scores(rows: dict[str, dict]) -> None:
-    print(f"SI-SDRi (dB), class template / natural caption / wrong query; gap = train - unseen")
-    print(f"{'model':44} " + " ".join(f"{s:>20}" for s in SETS) + f" {'gap':>12}")
+    sets = [s for s in SETS if s in next(iter(rows.values()))]
+    print("SI-SDRi (dB), class template / natural caption / wrong query; gap = train - unseen")
+    print(f"{'model':44} " + " ".join(f"{s:>20}" for s in sets) + f" {'gap':>12}")
     for name, scores in rows.items():
-        cells = []
-        for s in SETS:
-            figures = scores[s]
-            cells.append("/".join(f"{figures[f]:+.2f}" for f in FIELDS if f in figures))
-        gap = "/".join(f"{scores['gap'][f]:.2f}" for f in FIELDS[:2])
+        cells = ["/".join(f"{scores[s][f]:+.2f}" for f in FIELDS if f in scores[s]) for s in sets]
+        gap = "/".join(f"{scores['gap'][f]:.2f}" for f in FIELDS[:2]) if "gap" in scores else "-"
         print(f"{name[-44:]:44} " + " ".join(f"{c:>20}" for c in cells) + f" {gap:>12}")
     some = next(iter(rows.values()))
     print("mixtures per set: " + ", ".join(f"{s} {some[s]['count']} (SNR {some[s]['snr_db'][0]:+.0f}.."
-                                           f"{some[s]['snr_db'][1]:+.0f} dB)" for s in SETS))
+                                           f"{some[s]['snr_db'][1]:+.0f} dB)" for s in sets))
 
 
 def run_pool_size(run_dir: Path) -> tuple[float, int]:
@@ -142,7 +146,8 @@ def curve(runs: list[Path], manifests: dict[str, Path], limit: int) -> list[dict
         share, seed = run_pool_size(run)
         scores = score_model(model_folder(str(run)), manifests, limit)
         points.append({"run": str(run), "share": share, "unlabelled_clips": round(share * total), "seed": seed,
-                       **{f"{s}_{f}": scores[s][f] for s in ("unseen", "val", "test") for f in FIELDS[:2]},
+                       **{f"{s}_{f}": scores[s][f] for s in ("unseen", "val", "test") if s in scores
+                          for f in FIELDS[:2]},
                        "gap_class_caption": scores["gap"]["class_caption"]})
     return sorted(points, key=lambda p: (p["share"], p["seed"]))
 
@@ -161,7 +166,7 @@ def plot_curve(points: list[dict], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for key, label in (("unseen_class_caption", "unseen sources, class template"),
                        ("unseen_caption", "unseen sources, natural caption"),
-                       ("test_class_caption", "default test, class template")):
+                       ("val_class_caption", "pool val, class template")):
         means = [statistics.mean(p[key] for p in by_share[s]) for s in shares]
         line, = ax.plot(xs, means, marker="o", label=label)
         for s, x in zip(shares, xs):
@@ -184,13 +189,16 @@ def main() -> None:
     draw.add_argument("runs", nargs="+", type=Path)
     draw.add_argument("--plot", type=Path, help="write the plot here")
     for p in (score, draw):
-        p.add_argument("--limit", type=int, default=200, help="mixtures per set (the first N: class-balanced)")
+        p.add_argument("--limit", type=int, default=120,
+                       help="mixtures of train and val (the first N: class-balanced); unseen, test, ood: all")
+        p.add_argument("--sets", nargs="+", default=["train", "val", "unseen"], choices=SETS,
+                       help="which sets to score (test and ood: the default tier's, for a model to ship)")
         p.add_argument("--mixtures", type=Path, default=Path("~/.cache/tqse/gap-mixtures").expanduser(),
                        help="where the training-clip mixtures are written once")
         p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    manifests = set_manifests(args.mixtures, args.limit)
+    manifests = set_manifests(args.mixtures, args.limit, args.sets)
     if args.command == "score":
         rows = {str(model_folder(m)): score_model(model_folder(m), manifests, args.limit)
                 for m in (args.models or [None])}
