@@ -247,11 +247,16 @@ class WholeClips:
     def __init__(self, model, encoder, model_rate: int, sample_rate: int, device):
         self.model, self.encoder, self.device = model, encoder, device
         self.model_rate, self.sample_rate = model_rate, sample_rate
+        # a set queries ~50 class templates hundreds of times: embed each text once (the encoder is frozen)
+        self._embedded: dict[str, object] = {}
 
     def embed(self, texts: Sequence[str]):
         import torch
 
-        return torch.cat([self.encoder.embed_text([t]) for t in texts]).float().to(self.device)
+        for text in texts:
+            if text not in self._embedded:
+                self._embedded[text] = self.encoder.embed_text([text]).float()
+        return torch.cat([self._embedded[t] for t in texts]).to(self.device)
 
     def __call__(self, mixture: np.ndarray, text: str) -> np.ndarray:
         return self.batch([mixture], [text])[0]
