@@ -1,9 +1,13 @@
-"""Table I of the paper on the built-in corpus (issue 9): every row trained with the same recipe, steps,
-data and evaluation, over several seeds, then scored on the corpus' fixed `test` and `ood` mixtures with
-natural captions and with class templates.
+"""Table I of the paper on the built-in corpus, as issue 9 ran it: every row trained with the same recipe,
+steps, data and evaluation, over several seeds, from the first shipped model's trunk, then scored on the
+corpus' fixed `test` and `ood` mixtures with natural captions and with class templates.
 
-    python benchmarks/table1.py                    # train + score what is missing (resumable), then report
-    python benchmarks/table1.py --report-only      # rebuild the tables and plots from the run folders
+**Superseded** by ``benchmarks/table1.py`` (issue 24: a query-free neutral start, an equal budget of CPU
+minutes, the `small-s2` Conformer, three evaluation sets). Kept so that ``experiments/table1/`` and
+``experiments/table1_long/`` (docs/RESULTS.md, "Issue 9's study") stay reproducible:
+
+    python benchmarks/table1_issue9.py                    # train + score what is missing (resumable), then report
+    python benchmarks/table1_issue9.py --report-only      # rebuild the tables and plots from the run folders
 
 Runs go under ``--out`` (ignored folder; every run resumes where it stopped). Seeds are the outer loop, so a
 grid stopped early has whole seeds. The report (tables, bar plot, learning curves, per-run JSON) is written
@@ -23,10 +27,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from tqse.data.manifest import classes_at
-from tqse.eval.report import (group_key, group_seeds, learning_curve, load_summaries, plot_curves,
-                              plot_runs, run_name, runs_table, seed_stats)
-from tqse.eval.runner import read_scores, summarise
-from tqse.files import read_metrics
+from tqse.eval.report import plot_curves, plot_runs, run_name, runs_table
+from tqse.eval.study import best_seed, export_checkpoint, paper_table, run_folders, run_record, scored_runs, write_subset
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs/efficient/tcn.yaml"
@@ -49,17 +51,6 @@ EVAL_SETS = ("test", "ood")
 # The interferer's class template is the wrong-query control: a row whose model ignores its query scores the
 # same with it as with the right one.
 QUERY_FIELDS = ("caption", "class_caption", "interferer_class_caption")
-# Saijo et al., ICASSP 2025, Table I (SI-SDR, dB; Conformer + LAION-CLAP trained on AudioCaps): captions on
-# AudioCaps (in domain) and Clotho (out of domain), class templates on VGGSound. Different data and model
-# from ours: for orientation only.
-PAPER_TABLE1 = {
-    "A0": {"AudioCaps": 7.6, "Clotho": 5.1, "VGGSound": 6.2},
-    "A2": {"AudioCaps": 7.9, "Clotho": 5.8, "VGGSound": 6.9},
-    "A3": {"AudioCaps": 5.1, "Clotho": 1.7, "VGGSound": 0.8},
-    "A8": {"AudioCaps": 8.1, "Clotho": 6.3, "VGGSound": 6.9},
-    "A9": {"AudioCaps": 8.1, "Clotho": 6.4, "VGGSound": 7.0},
-    "A7": {"AudioCaps": 6.9, "Clotho": 3.8, "VGGSound": 4.8},
-}
 ROW_LABELS = {"A0": "captions", "A2": "captions + dropout", "A3": "audio", "A8": "audio + noise",
               "A9": "audio + dropout", "AVh": "captions (half the classes) + audio (other half), dropout",
               "A9N": "audio + dropout, renormalised (beyond the paper)", "A7": "audio, PCA-inv"}
@@ -74,8 +65,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--max-seeds", type=int, default=3, help="run at most this many seeds per row")
     p.add_argument("--report-only", action="store_true")
-    p.add_argument("--export", nargs="*", default=["A0", "A3", "A9"], metavar="ROW",
-                   help="copy the best seed of these rows to experiments/checkpoints/ROW (float16)")
+    p.add_argument("--export", nargs="*", default=[], metavar="ROW",
+                   help="copy the best seed of these rows to experiments/table1/checkpoints/ROW (float16; "
+                        "experiments/checkpoints/ now holds issue 24's rows)")
     p.add_argument("--from-scratch", action="store_true",
                    help="random initialisation instead of the shared warm start (needs far more steps)")
     p.add_argument("overrides", nargs="*", help="dotted config overrides for every run (e.g. for tests)")
@@ -106,90 +98,13 @@ def train_all(args: argparse.Namespace) -> None:
 def export(args: argparse.Namespace) -> None:
     folders = run_folders(args.out)
     for row in args.export:
-        best = best_seed(folders, row)
+        best = best_seed(folders, row, "test-class_caption")
         if best is not None:
-            print(f"{row}: {export_checkpoint(best, ROOT / 'experiments' / 'checkpoints' / row)} (from {best.name})")
+            print(f"{row}: {export_checkpoint(best, ROOT / 'experiments' / 'table1' / 'checkpoints' / row)} "
+                  f"(from {best.name})")
 
 
 # -- the report ----------------------------------------------------------------------------------------------
-def run_folders(out: str | os.PathLike) -> list[Path]:
-    """Run folders (with a resolved ``config.yaml``) directly under ``out``, in name order."""
-    return sorted(p for p in Path(out).iterdir() if (p / "config.yaml").is_file()) if Path(out).is_dir() else []
-
-
-def write_subset(run_dir: Path, classes: set[str], source: str = "test", name: str = SUBSET) -> list[str]:
-    """Summaries of ``{source}-{field}`` restricted to the mixtures of ``classes``, as ``{name}-{field}.json``
-    in the run's ``eval/`` folder (so ``tqse report`` finds them); returns the names written."""
-    written = []
-    for csv_path in sorted((run_dir / "eval").glob(f"{source}-*.csv")):
-        field = csv_path.stem[len(source) + 1:]
-        rows = [r for r in read_scores(csv_path) if r["group"] in classes]
-        if rows:
-            summary = summarise(rows, name=f"{name}-{field}", aggregation="mean", n_items=len(rows),
-                                info={"subset_of": csv_path.stem, "classes": len(classes)})
-            (run_dir / "eval" / f"{name}-{field}.json").write_text(json.dumps(summary, indent=1) + "\n")
-            written.append(summary["name"])
-    return written
-
-
-def paper_table(runs: dict[str, dict]) -> str:
-    """Ours (test/ood captions, test class templates: SI-SDRi) beside the paper's Table I (SI-SDR)."""
-    cols = [("test-caption", "AudioCaps"), ("ood-caption", "Clotho"), ("test-class_caption", "VGGSound")]
-    lines = ["| row | " + " | ".join(f"ours: {c} | paper: {p}" for c, p in cols) + " |",
-             "|---" * (2 * len(cols) + 1) + "|"]
-    for row, seeds in group_seeds(runs).items():
-        if row not in PAPER_TABLE1:
-            continue
-        cells = []
-        for ours, theirs in cols:
-            stats = seed_stats([(s.get(ours) or {}).get("metrics", {}).get("si_sdri") for s in seeds])
-            cells += ["-" if stats is None else f"{stats[0]:.2f}", f"{PAPER_TABLE1[row][theirs]:.1f}"]
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def run_record(run_dir: Path, summaries: dict[str, dict]) -> dict:
-    """One run's facts for ``runs.json``: name, seed, steps, training seconds, final scores, curve."""
-    records = read_metrics(run_dir / "metrics.jsonl")
-    last = next((r for r in reversed(records) if "train_seconds" in r), {})
-    return {"name": run_name(run_dir), "folder": run_dir.name, "steps": last.get("step"),
-            "train_seconds": last.get("train_seconds"),
-            "scores": {k: v["metrics"] for k, v in sorted(summaries.items())},
-            "val_curve": {"class_caption": learning_curve(records, "val_si_sdri"),
-                          "caption": learning_curve(records, "val_caption_si_sdri")}}
-
-
-def best_seed(folders: list[Path], row: str, score_set: str = "test-class_caption") -> Path | None:
-    """The run of ``row`` (any seed) with the highest SI-SDRi on ``score_set``, or None if none is scored."""
-    scored = []
-    for folder in folders:
-        summary = load_summaries(folder / "eval").get(score_set)
-        if group_key(run_name(folder)) == row and summary:
-            scored.append((summary["metrics"]["si_sdri"], folder))
-    return max(scored, key=lambda pair: pair[0])[1] if scored else None
-
-
-def export_checkpoint(run_dir: Path, dest: Path) -> Path:
-    """The run's best checkpoint as a small model folder (float16 weights, config, the run's resolved config)
-    plus its evaluation summaries and per-clip scores, so ``tqse eval --checkpoint dest`` re-scores it."""
-    import shutil
-
-    from tqse.models.model_dir import read_model_state, save_model_dir
-
-    best = run_dir / "checkpoints" / "best"
-    source = best if (best / "config.json").is_file() else run_dir / "checkpoints" / "last"
-    config, state = read_model_state(source)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    config = {**config, "weights_dtype": "float16",
-              "exported_from": {"run": run_dir.name, "checkpoint": source.name}}
-    save_model_dir(dest, config, state, {"run_config.yaml": (run_dir / "config.yaml").read_text()})
-    (dest / "eval").mkdir()
-    for file in sorted((run_dir / "eval").glob("*.*")):
-        if file.suffix in (".json", ".csv"):
-            shutil.copy2(file, dest / "eval" / file.name)
-    return dest
-
-
 def write_results(out: str | os.PathLike, results: str | os.PathLike, classes: Iterable[str] = ()
                   ) -> Iterator[str]:
     """Subset summaries, tables (SI-SDRi and SDRi), bar plot, learning curves and ``runs.json`` of every run
@@ -199,9 +114,8 @@ def write_results(out: str | os.PathLike, results: str | os.PathLike, classes: I
     odd = classes_at(classes, "odd")  # the half AVh trains with audio only
     folders = run_folders(out)
     for folder in folders:
-        write_subset(folder, odd)
-    runs = {run_name(f): load_summaries(f / "eval") for f in folders}
-    runs = {name: summaries for name, summaries in runs.items() if summaries}
+        write_subset(folder, odd, "test", SUBSET)
+    runs = scored_runs(folders)
     if not runs:
         yield f"{out}: no scored runs yet"
         return
@@ -211,7 +125,8 @@ def write_results(out: str | os.PathLike, results: str | os.PathLike, classes: I
         yield f"{path}:\n{path.read_text()}"
     (results / "paper.md").write_text(paper_table(runs) + "\n", encoding="utf-8")
     yield f"{results / 'paper.md'}:\n{paper_table(runs)}"
-    records = [run_record(f, runs[run_name(f)]) for f in folders if run_name(f) in runs]
+    curves = {"val_si_sdri": "class_caption", "val_caption_si_sdri": "caption"}
+    records = [run_record(f, runs[run_name(f)], curves) for f in folders if run_name(f) in runs]
     (results / "runs.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     yield f"{results / 'runs.json'}: {len(records)} runs"
     yield f"plot: {plot_runs(runs, results / 'bars.png', 'si_sdri')}"
