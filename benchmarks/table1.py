@@ -143,20 +143,22 @@ def missing_embeddings(config, encoder_name: str) -> dict[str, tuple[str, int, i
         return {}
     try:
         cache = EmbeddingCache.open(config.query.cache_dir, encoder_name)
-    except QueryError:
-        return {name: (path, -1, -1) for name, path in training_sources(config).items()}
+    except QueryError:  # no cache for this encoder yet: everything is missing
+        cache = None
     missing: dict[str, list[int]] = {}
     for clip in training_clips(config):
         mode = config.query.modes.get(clip.dataset, config.query.mode)
         counts = missing.setdefault(clip.dataset, [0, 0])
-        counts[0] += "audio" in mode and not cache.has_audio(audio_cache_key(clip, config.data.segment_seconds))
-        counts[1] += "text" in mode and not all(cache.has_text(c) for c in clip.captions)
+        key = audio_cache_key(clip, config.data.segment_seconds)
+        counts[0] += "audio" in mode and (cache is None or not cache.has_audio(key))
+        counts[1] += "text" in mode and (cache is None or not all(cache.has_text(c) for c in clip.captions))
     sources = training_sources(config)
     return {name: (sources[name], *counts) for name, counts in missing.items() if any(counts)}
 
 
 def embed_command(config, manifest: str, audio: bool) -> list[str]:
     return ["embed", "--data", manifest, "--split", str(config.data.split), "--out", config.query.cache_dir,
+            "--encoder", config.query.encoder.name,
             "--sample-rate", str(config.data.sample_rate), "--crop-seconds", f"{config.data.segment_seconds:g}",
             *([] if audio else ["--captions-only"])]
 
@@ -165,15 +167,16 @@ def prepare(args: argparse.Namespace) -> None:
     """Run ``tqse embed`` for every manifest whose audio or captions a row reads and the cache lacks."""
     from tqse.cli import main as tqse
 
-    done = set()
+    needed, encoder = {}, None  # manifest -> (a config that reads it, whether any row needs its audio)
     for row in args.rows:
         config = load_run_config(args, CONFIGS / ROWS[row][0], args.out)
-        for name, (manifest, audio, text) in missing_embeddings(config, config.query.encoder.name).items():
-            command = embed_command(config, manifest, audio != 0)
-            if tuple(command) not in done:
-                print("tqse " + " ".join(command), flush=True)
-                tqse(command)
-                done.add(tuple(command))
+        encoder = encoder or load_encoder(config)
+        for manifest, audio, _ in missing_embeddings(config, encoder.name).values():
+            needed[manifest] = (config, audio > 0 or needed.get(manifest, (None, False))[1])
+    for manifest, (config, audio) in needed.items():
+        command = embed_command(config, manifest, audio)
+        print("tqse " + " ".join(command), flush=True)
+        tqse(command)
 
 
 def check_cache(config, encoder_name: str) -> None:

@@ -82,6 +82,19 @@ def test_av5_takes_another_rows_manipulation_and_nothing_else():
     assert not config.query.manipulation.dropout.enabled and config.query.manipulation.noise.enabled
 
 
+def test_prepare_embeds_each_manifest_once_with_audio_where_a_row_queries_by_audio(tmp_path, mixtures, monkeypatch):
+    import tqse.cli
+
+    calls = []
+    monkeypatch.setattr(tqse.cli, "main", lambda argv: calls.append(argv))
+    argv = [arg if arg != "query.cache_dir=null" else f"query.cache_dir={tmp_path / 'cache'}"
+            for arg in small(tmp_path, mixtures, "--prepare", "--rows", "A0", "A3", "AV0")]
+    assert table1.main(argv) == 0
+    assert [call[call.index("--data") + 1] for call in calls] == [str(ROOT / "src/tqse/assets/fixture/clips.jsonl")]
+    assert "--captions-only" not in calls[0] and calls[0][calls[0].index("--crop-seconds") + 1] == "0.5"
+    assert calls[0][calls[0].index("--encoder") + 1] == "hash"
+
+
 def test_the_bias_measurements_separator_is_the_text_trained_starts():
     from tqse.models import resolve_preset
 
