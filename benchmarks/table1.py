@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from tqse.eval.report import group_key, group_seeds, plot_curves, plot_runs, run_name, runs_table, seed_stats
-from tqse.eval.study import (best_seed, comparison_table, export_checkpoint, neutral_card, paper_table,
+from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, neutral_card, paper_table,
                              row_card, run_folders, run_record, scored_runs, training_data, training_record,
                              write_subset)
 

@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 
 from tqse.data.manifest import classes_at
 from tqse.eval.report import plot_curves, plot_runs, run_name, runs_table
-from tqse.eval.study import best_seed, export_checkpoint, paper_table, run_folders, run_record, scored_runs, write_subset
+from tqse.workflows.study import best_seed, export_checkpoint, paper_table, run_folders, run_record, scored_runs, write_subset
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs/efficient/tcn.yaml"

@@ -1,7 +1,7 @@
-"""The comparison rule docs/RESULTS.md declares (tqse.eval.study.compare): a difference between two rows is real
+"""The comparison rule docs/RESULTS.md declares (tqse.workflows.study.compare): a difference between two rows is real
 only when it exceeds the sample sd over seeds of both rows, and a row needs two seeds to have a spread."""
 
-from tqse.eval.study import compare, comparison_table
+from tqse.workflows.study import compare, comparison_table
 
 
 def runs(**rows: list[float]) -> dict:
