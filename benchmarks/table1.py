@@ -28,8 +28,7 @@ from typing import Iterable, Iterator
 
 from tqse.eval.report import group_key, group_seeds, plot_curves, plot_runs, run_name, runs_table, seed_stats
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, neutral_card, paper_table,
-                             row_card, run_folders, run_record, scored_runs, training_data, training_record,
-                             write_subset)
+                             row_card, run_folders, run_record, study_runs, training_data, training_record)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "table1_fair"
@@ -298,10 +297,7 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     """Tables (SI-SDRi, SDRi), the budget each run had, the declared rule applied to the row pairs, the paper
     beside ours, ``runs.json``, one bar plot and the learning curves of every run under ``out``."""
     results.mkdir(parents=True, exist_ok=True)
-    folders = run_folders(out)
-    for folder in folders:
-        write_subset(folder, subset_classes, "unseen", SUBSET)
-    runs = scored_runs(folders)
+    folders, runs = study_runs(out, subset_classes, "unseen", SUBSET)
     if not runs:
         yield f"{out}: no scored runs yet"
         return

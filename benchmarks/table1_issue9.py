@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 
 from tqse.data.manifest import classes_at
 from tqse.eval.report import plot_curves, plot_runs, run_name, runs_table
-from tqse.workflows.study import best_seed, export_checkpoint, paper_table, run_folders, run_record, scored_runs, write_subset
+from tqse.workflows.study import best_seed, export_checkpoint, paper_table, run_folders, run_record, study_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs/efficient/tcn.yaml"
@@ -112,10 +112,7 @@ def write_results(out: str | os.PathLike, results: str | os.PathLike, classes: I
     results = Path(results)
     results.mkdir(parents=True, exist_ok=True)
     odd = classes_at(classes, "odd")  # the half AVh trains with audio only
-    folders = run_folders(out)
-    for folder in folders:
-        write_subset(folder, odd, "test", SUBSET)
-    runs = scored_runs(folders)
+    folders, runs = study_runs(out, odd, "test", SUBSET)
     if not runs:
         yield f"{out}: no scored runs yet"
         return

@@ -13,6 +13,7 @@ from helpers import ROOT, load_script
 from tqse.commands import report as report_cmd
 from tqse.eval.runner import COLUMNS
 from tqse.eval.report import run_name
+from tqse.workflows.study import write_subset
 
 table1 = load_script(ROOT / "benchmarks" / "table1_issue9.py")  # issue 9's Table I report (docs/RESULTS.md)
 
@@ -64,7 +65,7 @@ def _scores_csv(path: Path, rows: list[tuple[str, float]]) -> None:
 
 def test_subset_summary_keeps_only_the_mixtures_of_the_given_classes(tmp_path):
     _scores_csv(tmp_path / "eval" / "test-caption.csv", [("bell", 1.0), ("dog", 4.0), ("cat", 8.0), ("dog", 6.0)])
-    assert table1.write_subset(tmp_path, {"dog", "cat"}, "test", "test_odd") == ["test_odd-caption"]
+    assert write_subset(tmp_path, {"dog", "cat"}, "test", "test_odd") == ["test_odd-caption"]
     summary = json.loads((tmp_path / "eval" / "test_odd-caption.json").read_text())
     assert summary["clips"] == 3 and summary["metrics"]["si_sdri"] == pytest.approx(6.0)
 

@@ -43,6 +43,15 @@ def scored_runs(folders: Iterable[Path]) -> dict[str, dict[str, dict]]:
     return {name: summaries for name, summaries in runs.items() if summaries}
 
 
+def study_runs(out: str | os.PathLike, classes: set[str], source: str, subset: str) -> tuple[list[Path], dict]:
+    """The run folders under ``out`` and :func:`scored_runs` of them, after writing every run's summaries of
+    ``source`` restricted to ``classes`` (as ``{subset}-{field}``)."""
+    folders = run_folders(out)
+    for folder in folders:
+        write_subset(folder, classes, source, subset)
+    return folders, scored_runs(folders)
+
+
 def write_subset(run_dir: Path, classes: set[str], source: str, name: str) -> list[str]:
     """Summaries of ``{source}-{field}`` restricted to the mixtures of ``classes``, as ``{name}-{field}.json``
     in the run's ``eval/`` folder (so ``tqse report`` finds them); returns the names written."""
