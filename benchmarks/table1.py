@@ -206,8 +206,9 @@ def train_and_score(args, config, encoder, eval_sets: dict[str, str]) -> Path:
     stamp_file = run_dir / "eval" / "scored_checkpoint.json"
     if stamp_file.is_file() and json.loads(stamp_file.read_text()) != stamp:
         shutil.rmtree(run_dir / "eval")  # a longer budget moved the best checkpoint: its scores are stale
+    stamp_file.parent.mkdir(exist_ok=True)
+    stamp_file.write_text(json.dumps(stamp) + "\n")  # before the first score, so a kill cannot orphan scores
     score_run(model_dir, encoder, eval_sets, QUERY_FIELDS, run_dir / "eval")
-    stamp_file.write_text(json.dumps(stamp) + "\n")
     return run_dir
 
 
