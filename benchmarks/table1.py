@@ -1,17 +1,20 @@
-"""Table I of the paper on the built-in corpus (issue 9): every row trained with the same recipe, steps,
-data and evaluation, over several seeds, then scored on the corpus' fixed `test` and `ood` mixtures with
-natural captions and with class templates.
+"""Table I, fair (issue 24): every row trained from one query-free neutral start for the same budget, then its
+best validation checkpoint scored on three fixed-mixture sets with class templates, natural captions and the
+wrong query (docs/RESULTS.md, "Table I, fair"; issue 9's study is ``benchmarks/table1_issue9.py``).
 
-    python benchmarks/table1.py                    # train + score what is missing (resumable), then report
-    python benchmarks/table1.py --report-only      # rebuild the tables and plots from the run folders
+    python benchmarks/table1.py --prepare                    # fill the embedding cache the rows read (once)
+    python benchmarks/table1.py --neutral --minutes 10       # train (or extend) the neutral start, export it
+    python benchmarks/table1.py --rows A0 --max-seeds 1 --minutes 90 --out runs/table1_pilot \\
+        --results experiments/table1_fair/pilot              # one long A0 curve: choose the budget
+    python benchmarks/table1.py --minutes 30                 # the grid (resumable), then the report
+    python benchmarks/table1.py --report-only --export       # rebuild the report; best seeds -> experiments/checkpoints
+    python benchmarks/table1.py --neutral tcn --steps 6000   # the old separator's neutral start (for --bias)
+    python benchmarks/table1.py --bias --steps 500           # A0 / A3 from the text-trained start vs the neutral one
 
-Runs go under ``--out`` (ignored folder; every run resumes where it stopped). Seeds are the outer loop, so a
-grid stopped early has whole seeds. The report (tables, bar plot, learning curves, per-run JSON) is written
-to ``--results`` by ``tqse report``'s functions, with the paper's numbers beside ours.
-
-The AV row (``configs/results/AVh.yaml``) trains with captions for the classes at even positions of the
-sorted class list and with audio only for the odd ones; its question is how text queries do on the odd
-classes, so every run is also summarised on the `test` mixtures whose target is an odd class.
+The budget is ``--minutes`` of training steps per run (counted over resumes; validation and scoring excluded)
+or ``--steps``: one of the two, the same for every row. Runs go under ``--out`` (starts in ``starts/``, the
+bias measurement in ``bias/``) and resume where they stopped; scoring resumes per clip and starts again when a
+longer budget moves a run's best checkpoint. One run at a time, on ``--threads`` threads.
 """
 
 from __future__ import annotations
@@ -19,217 +22,357 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from tqse.data.manifest import classes_at
-from tqse.eval.report import (group_key, group_seeds, learning_curve, load_summaries, plot_curves,
-                              plot_runs, run_name, runs_table, seed_stats)
-from tqse.eval.runner import read_scores, summarise
-from tqse.files import read_metrics
+from tqse.eval.report import group_key, group_seeds, plot_curves, plot_runs, run_name, runs_table, seed_stats
+from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, neutral_card, paper_table,
+                             row_card, run_folders, run_record, study_runs, training_data, training_record)
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "configs/efficient/tcn.yaml"
-# The first shipped default model, kept byte-identical so the study does not move when the default is replaced.
-WARM_START = ROOT / "experiments/table1/warm_start"
-# row -> (config, seeds). A0/A3/A9 carry the claim, so they get three seeds; the others two. Seeds are the
-# outer loop: every row's second seed comes before any third one.
-ROWS = {
-    "A0": ("configs/table1/A0.yaml", 3),   # captions
-    "A3": ("configs/table1/A3.yaml", 3),   # audio, naive
-    "A9": ("configs/table1/A9.yaml", 3),   # audio + dropout
-    "A2": ("configs/table1/A2.yaml", 2),   # captions + dropout
-    "A8": ("configs/table1/A8.yaml", 2),   # audio + Gaussian noise
-    "AVh": ("configs/results/AVh.yaml", 2),  # captions for half the classes, audio for the other half
-    "A9N": ("configs/results/A9N.yaml", 2),  # beyond the paper: dropout, renormalised to the query norm
-    "V0": ("configs/table1/V0.yaml", 2),   # class templates ("this is the sound of X") as the text
-    "A7": ("configs/table1/A7.yaml", 2),   # audio, PCA-inv (the paper's own gap fix, Sec. IV-D)
-}
-EVAL_SETS = ("test", "ood")
-# The interferer's class template is the wrong-query control: a row whose model ignores its query scores the
-# same with it as with the right one.
-QUERY_FIELDS = ("caption", "class_caption", "interferer_class_caption")
-# Saijo et al., ICASSP 2025, Table I (SI-SDR, dB; Conformer + LAION-CLAP trained on AudioCaps): captions on
-# AudioCaps (in domain) and Clotho (out of domain), class templates on VGGSound. Different data and model
-# from ours: for orientation only.
-PAPER_TABLE1 = {
-    "A0": {"AudioCaps": 7.6, "Clotho": 5.1, "VGGSound": 6.2},
-    "A2": {"AudioCaps": 7.9, "Clotho": 5.8, "VGGSound": 6.9},
-    "A3": {"AudioCaps": 5.1, "Clotho": 1.7, "VGGSound": 0.8},
-    "A8": {"AudioCaps": 8.1, "Clotho": 6.3, "VGGSound": 6.9},
-    "A9": {"AudioCaps": 8.1, "Clotho": 6.4, "VGGSound": 7.0},
-    "A7": {"AudioCaps": 6.9, "Clotho": 3.8, "VGGSound": 4.8},
-}
-ROW_LABELS = {"A0": "captions", "A2": "captions + dropout", "A3": "audio", "A8": "audio + noise",
-              "A9": "audio + dropout", "AVh": "captions (half the classes) + audio (other half), dropout",
-              "A9N": "audio + dropout, renormalised (beyond the paper)", "A7": "audio, PCA-inv"}
-SUBSET = "test_odd"  # the `test` mixtures whose target class is at an odd position of the sorted class list
+CONFIGS = ROOT / "configs" / "table1_fair"
+# row -> (config, seeds, phase). Phase 1 carries the paper's claim (captions, naive audio, every dropout form, the
+# AV pair) with three seeds; phase 2 the other rows with two. Within a phase seeds are the outer loop.
+ROWS = {"A0": ("A0.yaml", 3, 1), "A3": ("A3.yaml", 3, 1), "A9": ("A9.yaml", 3, 1), "A9R": ("A9R.yaml", 3, 1),
+        "A9N": ("A9N.yaml", 3, 1), "AV0": ("AV0.yaml", 3, 1), "AV5": ("AV5.yaml", 3, 1),
+        "A2": ("A2.yaml", 2, 2), "A8": ("A8.yaml", 2, 2), "A7": ("A7.yaml", 2, 2)}
+ROW_LABELS = {"A0": "captions", "A2": "captions + dropout", "A3": "audio", "A8": "audio + Gaussian noise",
+              "A9": "audio + dropout (kept dimensions as they are)", "A9R": "audio + dropout rescaled by 1/(1-p)",
+              "A9N": "audio + dropout renormalised to the query norm", "A7": "audio + PCA-inv",
+              "AV0": "captions on the pool's labelled clips", "AV5": "AV0 + the pool's unlabelled clips by audio"}
+AUDIO_ROWS = ("A3", "A8", "A9", "A9R", "A9N", "A7")  # candidates for AV5's manipulation (--av5-from)
+# neutral start of each separator: (config, folder under --starts)
+STARTS = {"conformer": ("neutral_start.yaml", "neutral_start"), "tcn": ("neutral_start_tcn.yaml", "neutral_start_tcn")}
+TEXT_START = "experiments/table1/warm_start"  # tqse-tcn-builtin-v0, trained with text: issue 9's start
+EVAL_SETS = {"test": "corpus:default:test", "ood": "corpus:default:ood", "unseen": "corpus:pool:unseen"}
+QUERY_FIELDS = ("class_caption", "caption", "interferer_class_caption")  # the last is the wrong-query control
+SUBSET = "unseen48"  # the `unseen` mixtures whose target class the A rows train on (the pool adds 7 classes)
+CURVES = {"val_si_sdri": "class templates", "val_caption_si_sdri": "captions",
+          "val_interferer_class_caption_si_sdri": "wrong query"}
+PAIRS = [("A0", "A3"), ("A3", "A9"), ("A3", "A9R"), ("A3", "A9N"), ("A3", "A8"), ("A3", "A7"), ("A0", "A2"),
+         ("A0", "A9"), ("A0", "A9R"), ("A0", "A9N"), ("A0", "A8"), ("A9", "A9R"), ("A9", "A9N"), ("AV0", "AV5")]
+BIAS_PAIRS = [("neutral-A0", "text-A0"), ("neutral-A3", "text-A3"), ("text-A3", "text-A0"),
+              ("neutral-A3", "neutral-A0")]
+EXPORT_ROWS = ("A0", "A3", "A9", "A9R", "A9N", "AV0", "AV5")
+INIT_RESET = "train.init_reset=['*.film*']"  # every row learns its query pathway from a fresh FiLM initialisation
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="runs/table1", help="run folders (resumable)")
-    p.add_argument("--results", default="experiments/table1", help="tables, plots and summaries")
-    p.add_argument("--steps", type=int, default=500, help="training steps of every run")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--prepare", action="store_true", help="embed what the rows' caches lack, then stop")
+    mode.add_argument("--neutral", nargs="?", const="conformer", choices=list(STARTS),
+                      help="train or extend a neutral start (default: the conformer's) and export it")
+    mode.add_argument("--bias", action="store_true", help="A0 and A3 from the text-trained start vs the neutral one")
+    mode.add_argument("--report-only", action="store_true", help="rebuild the report from the runs; train nothing")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, help="training minutes of every run (default 30)")
+    budget.add_argument("--steps", type=int, help="training steps of every run, instead of minutes")
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--max-seeds", type=int, default=3, help="run at most this many seeds per row")
-    p.add_argument("--report-only", action="store_true")
-    p.add_argument("--export", nargs="*", default=["A0", "A3", "A9"], metavar="ROW",
-                   help="copy the best seed of these rows to experiments/checkpoints/ROW (float16)")
+    p.add_argument("--av5-from", choices=AUDIO_ROWS, help="AV5 with this row's manipulation (run AV5-ROW)")
     p.add_argument("--from-scratch", action="store_true",
-                   help="random initialisation instead of the shared warm start (needs far more steps)")
-    p.add_argument("overrides", nargs="*", help="dotted config overrides for every run (e.g. for tests)")
-    return p.parse_args(argv)
+                   help="rows (and the bias measurement's neutral arm) from random weights, not the neutral start")
+    p.add_argument("--bias-model", default="tcn", help="separator of the bias measurement (the text start's)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads of every run")
+    p.add_argument("--out", type=Path, default=Path("runs/table1_fair"), help="run folders (resumable)")
+    p.add_argument("--results", type=Path, default=Path("experiments/table1_fair"), help="tables, plots, runs.json")
+    p.add_argument("--starts", type=Path, default=Path("experiments/table1_fair"), help="exported neutral starts")
+    p.add_argument("--text-start", type=Path, default=Path(TEXT_START), help="the text-trained start (--bias)")
+    p.add_argument("--export", nargs="*", metavar="ROW", help=f"best seed of each row (default {' '.join(EXPORT_ROWS)}) "
+                   "to --checkpoints/ROW, float16, with a card")
+    p.add_argument("--checkpoints", type=Path, default=Path("experiments/checkpoints"))
+    p.add_argument("--eval", nargs="+", metavar="NAME=MANIFEST", help="evaluation sets instead of test/ood/unseen")
+    p.add_argument("--setup", nargs="+", default=[], metavar="YAML", help="config files merged after each row's "
+                   "(configs/setups/fixture.yaml shrinks everything for a test)")
+    p.add_argument("overrides", nargs="*", help="dotted config overrides for every run")
+    args = p.parse_args(argv)
+    if args.minutes is None and args.steps is None:
+        args.minutes = 30.0
+    return args
 
 
-def warm_start(args: argparse.Namespace) -> list[str]:
-    """Every row starts from the same trained separator with its query pathway (the FiLM generators, the only
-    place the query enters the TCN) re-initialised: rows differ only in how they learn to use the query."""
+# -- configs and runs ----------------------------------------------------------------------------------------
+def load_run_config(args: argparse.Namespace, file: Path, out: Path, extra: Iterable[str] = ()):
+    from tqse.config import load_config
+
+    budget = [f"train.steps={args.steps}"] if args.steps is not None else []
+    return load_config([file, *args.setup], [f"output_dir={out}", "train.progress=false", *budget, *extra,
+                                             *args.overrides])
+
+
+def row_run(args: argparse.Namespace, row: str, seed: int, start: Path | None, out: Path, name: str | None = None,
+            extra: Iterable[str] = ()):
+    """The config of one (row, seed) started from ``start`` (None: random weights), named ``{name or row}-s{seed}``."""
+    init = [f"train.init_from={start}", INIT_RESET] if start is not None else []
+    return load_run_config(args, CONFIGS / ROWS[row][0], out,
+                           [f"name={name or row}-s{seed}", f"train.seed={seed}", *init, *extra])
+
+
+def neutral_start(args: argparse.Namespace, separator: str) -> Path | None:
+    """The exported neutral start of ``separator`` (None with ``--from-scratch``); stops if it is missing."""
     if args.from_scratch:
-        return []
-    return [f"train.init_from={WARM_START}", "train.init_reset=['*.film*']"]
+        return None
+    start = args.starts / STARTS[separator][1]
+    if not (start / "config.json").is_file():
+        flag = "" if separator == "conformer" else f" {separator}"
+        raise SystemExit(f"{start}: no neutral start yet; train it with `python benchmarks/table1.py --neutral{flag}` "
+                         "(or run every row from random weights: --from-scratch, with its own --out)")
+    return start
 
 
-def train_all(args: argparse.Namespace) -> None:
-    from tqse.data.locations import resolve_manifest
-    from tqse.workflows.grid import run_grid
+def manipulation_overrides(row: str) -> list[str]:
+    """What ``row``'s config file changes in ``query.manipulation``, as overrides (AV5's own dropout off first)."""
+    from tqse.config import RunConfig, flatten, load_config, to_dict
 
-    eval_sets = {name: resolve_manifest(f"builtin:{name}") for name in EVAL_SETS}
-    overrides = [f"train.steps={args.steps}", "train.val_every=250", "train.progress=false", *warm_start(args),
-                 *args.overrides]
-    for seed in range(args.max_seeds):
-        rows = [str(ROOT / ROWS[r][0]) for r in args.rows if seed < ROWS[r][1]]
-        if rows:
-            run_grid(str(RECIPE), rows, eval_sets, overrides, QUERY_FIELDS, args.out, seeds=[seed])
+    default, ours = flatten(to_dict(RunConfig())), flatten(to_dict(load_config([CONFIGS / ROWS[row][0]])))
+    changed = [f"{k}={json.dumps(v)}" for k, v in ours.items() if k.startswith("query.manipulation.") and v != default[k]]
+    return ["query.manipulation.dropout.enabled=false", *changed]
 
 
-def export(args: argparse.Namespace) -> None:
-    folders = run_folders(args.out)
-    for row in args.export:
-        best = best_seed(folders, row)
-        if best is not None:
-            print(f"{row}: {export_checkpoint(best, ROOT / 'experiments' / 'checkpoints' / row)} (from {best.name})")
+def missing_embeddings(config, encoder_name: str) -> dict[str, tuple[str, int, int]]:
+    """Datasets whose queries the cache lacks: ``{name: (manifest, audio clips missing, captions missing)}``."""
+    from tqse.data.manifest import audio_cache_key
+    from tqse.query.cache import EmbeddingCache
+    from tqse.errors import QueryError
+    from tqse.train.setup import training_clips, training_sources
+
+    if not config.query.cache_dir:
+        return {}
+    try:
+        cache = EmbeddingCache.open(config.query.cache_dir, encoder_name)
+    except QueryError:  # no cache for this encoder yet: everything is missing
+        cache = None
+    missing: dict[str, list[int]] = {}
+    for clip in training_clips(config):
+        mode = config.query.modes.get(clip.dataset, config.query.mode)
+        counts = missing.setdefault(clip.dataset, [0, 0])
+        key = audio_cache_key(clip, config.data.segment_seconds)
+        counts[0] += "audio" in mode and (cache is None or not cache.has_audio(key))
+        counts[1] += "text" in mode and (cache is None or not all(cache.has_text(c) for c in clip.captions))
+    sources = training_sources(config)
+    return {name: (sources[name], *counts) for name, counts in missing.items() if any(counts)}
 
 
-# -- the report ----------------------------------------------------------------------------------------------
-def run_folders(out: str | os.PathLike) -> list[Path]:
-    """Run folders (with a resolved ``config.yaml``) directly under ``out``, in name order."""
-    return sorted(p for p in Path(out).iterdir() if (p / "config.yaml").is_file()) if Path(out).is_dir() else []
+def embed_command(config, manifest: str, audio: bool) -> list[str]:
+    return ["embed", "--data", manifest, "--split", str(config.data.split), "--out", config.query.cache_dir,
+            "--encoder", config.query.encoder.name,
+            "--sample-rate", str(config.data.sample_rate), "--crop-seconds", f"{config.data.segment_seconds:g}",
+            *([] if audio else ["--captions-only"])]
 
 
-def write_subset(run_dir: Path, classes: set[str], source: str = "test", name: str = SUBSET) -> list[str]:
-    """Summaries of ``{source}-{field}`` restricted to the mixtures of ``classes``, as ``{name}-{field}.json``
-    in the run's ``eval/`` folder (so ``tqse report`` finds them); returns the names written."""
-    written = []
-    for csv_path in sorted((run_dir / "eval").glob(f"{source}-*.csv")):
-        field = csv_path.stem[len(source) + 1:]
-        rows = [r for r in read_scores(csv_path) if r["group"] in classes]
-        if rows:
-            summary = summarise(rows, name=f"{name}-{field}", aggregation="mean", n_items=len(rows),
-                                info={"subset_of": csv_path.stem, "classes": len(classes)})
-            (run_dir / "eval" / f"{name}-{field}.json").write_text(json.dumps(summary, indent=1) + "\n")
-            written.append(summary["name"])
-    return written
+def prepare(args: argparse.Namespace) -> None:
+    """Run ``tqse embed`` for every manifest whose audio or captions a row reads and the cache lacks."""
+    from tqse.cli import main as tqse
+
+    needed, encoder = {}, None  # manifest -> (a config that reads it, whether any row needs its audio)
+    for row in args.rows:
+        config = load_run_config(args, CONFIGS / ROWS[row][0], args.out)
+        encoder = encoder or load_encoder(config)
+        for manifest, audio, _ in missing_embeddings(config, encoder.name).values():
+            needed[manifest] = (config, audio > 0 or needed.get(manifest, (None, False))[1])
+    for manifest, (config, audio) in needed.items():
+        command = embed_command(config, manifest, audio)
+        print("tqse " + " ".join(command), flush=True)
+        tqse(command)
 
 
-def paper_table(runs: dict[str, dict]) -> str:
-    """Ours (test/ood captions, test class templates: SI-SDRi) beside the paper's Table I (SI-SDR)."""
-    cols = [("test-caption", "AudioCaps"), ("ood-caption", "Clotho"), ("test-class_caption", "VGGSound")]
-    lines = ["| row | " + " | ".join(f"ours: {c} | paper: {p}" for c, p in cols) + " |",
-             "|---" * (2 * len(cols) + 1) + "|"]
-    for row, seeds in group_seeds(runs).items():
-        if row not in PAPER_TABLE1:
-            continue
-        cells = []
-        for ours, theirs in cols:
-            stats = seed_stats([(s.get(ours) or {}).get("metrics", {}).get("si_sdri") for s in seeds])
-            cells += ["-" if stats is None else f"{stats[0]:.2f}", f"{PAPER_TABLE1[row][theirs]:.1f}"]
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def check_cache(config, encoder_name: str) -> None:
+    missing = missing_embeddings(config, encoder_name)
+    if missing:
+        lines = [f"  {name}: {audio} clips' audio, {text} clips' captions missing ({path})"
+                 for name, (path, audio, text) in missing.items()]
+        raise SystemExit(f"{config.name}: the embedding cache lacks queries; run `python benchmarks/table1.py "
+                         "--prepare` first:\n" + "\n".join(lines))
 
 
-def run_record(run_dir: Path, summaries: dict[str, dict]) -> dict:
-    """One run's facts for ``runs.json``: name, seed, steps, training seconds, final scores, curve."""
-    records = read_metrics(run_dir / "metrics.jsonl")
-    last = next((r for r in reversed(records) if "train_seconds" in r), {})
-    return {"name": run_name(run_dir), "folder": run_dir.name, "steps": last.get("step"),
-            "train_seconds": last.get("train_seconds"),
-            "scores": {k: v["metrics"] for k, v in sorted(summaries.items())},
-            "val_curve": {"class_caption": learning_curve(records, "val_si_sdri"),
-                          "caption": learning_curve(records, "val_caption_si_sdri")}}
+def train_and_score(args, config, encoder, eval_sets: dict[str, str]) -> Path:
+    """Train (or resume) one run to the budget, then score its best checkpoint on every set and query field."""
+    from tqse.train.checkpoint import load_training_state
+    from tqse.train.loop import train
+    from tqse.workflows.grid import score_run
 
-
-def best_seed(folders: list[Path], row: str, score_set: str = "test-class_caption") -> Path | None:
-    """The run of ``row`` (any seed) with the highest SI-SDRi on ``score_set``, or None if none is scored."""
-    scored = []
-    for folder in folders:
-        summary = load_summaries(folder / "eval").get(score_set)
-        if group_key(run_name(folder)) == row and summary:
-            scored.append((summary["metrics"]["si_sdri"], folder))
-    return max(scored, key=lambda pair: pair[0])[1] if scored else None
-
-
-def export_checkpoint(run_dir: Path, dest: Path) -> Path:
-    """The run's best checkpoint as a small model folder (float16 weights, config, the run's resolved config)
-    plus its evaluation summaries and per-clip scores, so ``tqse eval --checkpoint dest`` re-scores it."""
-    import shutil
-
-    from tqse.models.model_dir import read_model_state, save_model_dir
-
+    check_cache(config, encoder.name)
+    print(f"== {config.name}", flush=True)
+    run_dir = train(config, encoder=encoder, total_time_s=None if args.minutes is None else args.minutes * 60)
+    with (run_dir / "threads.jsonl").open("a") as f:  # the thread count of every call that trained it
+        f.write(json.dumps({"threads": args.threads}) + "\n")
+    if not eval_sets:
+        return run_dir
     best = run_dir / "checkpoints" / "best"
-    source = best if (best / "config.json").is_file() else run_dir / "checkpoints" / "last"
-    config, state = read_model_state(source)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    config = {**config, "weights_dtype": "float16",
-              "exported_from": {"run": run_dir.name, "checkpoint": source.name}}
-    save_model_dir(dest, config, state, {"run_config.yaml": (run_dir / "config.yaml").read_text()})
-    (dest / "eval").mkdir()
-    for file in sorted((run_dir / "eval").glob("*.*")):
-        if file.suffix in (".json", ".csv"):
-            shutil.copy2(file, dest / "eval" / file.name)
+    model_dir = best if (best / "config.json").is_file() else run_dir / "checkpoints" / "last"
+    stamp = {"checkpoint": model_dir.name, "step": int(load_training_state(model_dir)["step"])}
+    stamp_file = run_dir / "eval" / "scored_checkpoint.json"
+    if stamp_file.is_file() and json.loads(stamp_file.read_text()) != stamp:
+        shutil.rmtree(run_dir / "eval")  # a longer budget moved the best checkpoint: its scores are stale
+    stamp_file.parent.mkdir(exist_ok=True)
+    stamp_file.write_text(json.dumps(stamp) + "\n")  # before the first score, so a kill cannot orphan scores
+    score_run(model_dir, encoder, eval_sets, QUERY_FIELDS, run_dir / "eval")
+    return run_dir
+
+
+def eval_names(args: argparse.Namespace) -> dict[str, str]:
+    """Evaluation set name -> manifest (``--eval`` or :data:`EVAL_SETS`)."""
+    return dict(item.split("=", 1) for item in args.eval) if args.eval else EVAL_SETS
+
+
+def eval_sets(args: argparse.Namespace) -> dict[str, str]:
+    from tqse.data.locations import resolve_manifest
+
+    return {name: resolve_manifest(manifest) for name, manifest in eval_names(args).items()}
+
+
+def load_encoder(config):
+    from tqse.query.registry import encoder_from_config
+    from tqse.train.setup import encoder_spec
+
+    return encoder_from_config(encoder_spec(config))
+
+
+def plan(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """(row, seed) in running order: phase 1 before phase 2, seeds outermost within a phase."""
+    return [(row, seed) for phase in (1, 2) for seed in range(args.max_seeds)
+            for row in args.rows if ROWS[row][2] == phase and seed < ROWS[row][1]]
+
+
+def run_grid(args: argparse.Namespace) -> None:
+    start, sets, encoder = neutral_start(args, "conformer"), eval_sets(args), None
+    for row, seed in plan(args):
+        name, extra = row, []
+        if row == "AV5" and args.av5_from:
+            name, extra = f"AV5-{args.av5_from}", manipulation_overrides(args.av5_from)
+        config = row_run(args, row, seed, start, args.out, name, extra)
+        encoder = encoder or load_encoder(config)
+        train_and_score(args, config, encoder, sets)
+
+
+def run_bias(args: argparse.Namespace) -> None:
+    """A0 and A3 (seeds 0..max-seeds-1) from the text-trained start and from the neutral start of the same
+    separator (random weights with ``--from-scratch``), same budget: how much the old study's start favoured the
+    text rows."""
+    starts = {"text": args.text_start, "neutral": neutral_start(args, "tcn")}
+    sets, encoder = eval_sets(args), None
+    for seed in range(args.max_seeds):
+        for start_name, start in starts.items():
+            for row in ("A0", "A3"):
+                config = row_run(args, row, seed, start, args.out / "bias", f"{start_name}-{row}",
+                                 [f"model.name={args.bias_model}"])
+                encoder = encoder or load_encoder(config)
+                train_and_score(args, config, encoder, sets)
+
+
+def train_neutral(args: argparse.Namespace) -> Path:
+    """Train (or extend) the neutral start of ``args.neutral`` and export its last checkpoint with a card."""
+    file, folder = STARTS[args.neutral]
+    config = load_run_config(args, CONFIGS / file, args.out / "starts")
+    run_dir = train_and_score(args, config, load_encoder(config), {})
+    dest = export_checkpoint(run_dir, args.starts / folder, checkpoint="last",
+                             training=training_record(run_dir, "last"),
+                             extra_files={"README.md": neutral_card(run_dir), "TRAINING_DATA.md": training_data(run_dir)})
+    print(f"neutral start: {dest}")
     return dest
 
 
-def write_results(out: str | os.PathLike, results: str | os.PathLike, classes: Iterable[str] = ()
-                  ) -> Iterator[str]:
-    """Subset summaries, tables (SI-SDRi and SDRi), bar plot, learning curves and ``runs.json`` of every run
-    under ``out``, written to ``results``; yields a line per file written."""
-    results = Path(results)
+# -- the report ----------------------------------------------------------------------------------------------
+def budget_table(records: list[dict]) -> str:
+    """Per row: seeds, steps and training minutes (mean and range), best checkpoint's step and validation score."""
+    lines = ["| row | seeds | steps | training minutes | best step | val score of best |", "|---" * 6 + "|"]
+
+    def cell(values, digits=0):
+        values = [v for v in values if v is not None]
+        return "-" if not values else \
+            f"{sum(values) / len(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+    for row, runs in group_seeds({r["name"]: r for r in records}).items():
+        best = [r["best"] or {} for r in runs]
+        score = seed_stats([b.get("score") for b in best])
+        lines.append(f"| {row} | {len(runs)} | {cell([r['steps'] for r in runs])} | "
+                     f"{cell([(r['train_seconds'] or 0) / 60 for r in runs], 1)} | {cell([b.get('step') for b in best])} | "
+                     f"{'-' if score is None else f'{score[0]:.2f} ± {score[1]:.2f}'} |")
+    return "\n".join(lines)
+
+
+def write_results(out: Path, results: Path, subset_classes: set[str], set_names: Iterable[str] = tuple(EVAL_SETS),
+                  pairs=PAIRS) -> Iterator[str]:
+    """Tables (SI-SDRi, SDRi), the budget each run had, the declared rule applied to the row pairs, the paper
+    beside ours, ``runs.json``, one bar plot and the learning curves of every run under ``out``."""
     results.mkdir(parents=True, exist_ok=True)
-    odd = classes_at(classes, "odd")  # the half AVh trains with audio only
-    folders = run_folders(out)
-    for folder in folders:
-        write_subset(folder, odd)
-    runs = {run_name(f): load_summaries(f / "eval") for f in folders}
-    runs = {name: summaries for name, summaries in runs.items() if summaries}
+    folders, runs = study_runs(out, subset_classes, "unseen", SUBSET)
     if not runs:
         yield f"{out}: no scored runs yet"
         return
-    for metric in ("si_sdri", "sdri"):
-        path = results / f"table_{metric}.md"
-        path.write_text(runs_table(runs, metric) + "\n", encoding="utf-8")
-        yield f"{path}:\n{path.read_text()}"
-    (results / "paper.md").write_text(paper_table(runs) + "\n", encoding="utf-8")
-    yield f"{results / 'paper.md'}:\n{paper_table(runs)}"
-    records = [run_record(f, runs[run_name(f)]) for f in folders if run_name(f) in runs]
+    records = [run_record(f, runs[run_name(f)], CURVES) for f in folders if run_name(f) in runs]
+    sets = [f"{s}-{f}" for s in (*set_names, SUBSET) for f in QUERY_FIELDS]
+    columns = [c for c in sets if not c.startswith(SUBSET) and not c.endswith(QUERY_FIELDS[-1])]
+    files = {f"table_{m}.md": runs_table(runs, m, [c for c in sets if any(c in r for r in runs.values())])
+             for m in ("si_sdri", "sdri")}
+    files |= {"budget.md": budget_table(records), "comparisons.md": comparison_table(runs, pairs, columns),
+              "paper.md": paper_table(runs)}
+    for name, text in files.items():
+        (results / name).write_text(text + "\n", encoding="utf-8")
+        yield f"{results / name}:\n{text}"
     (results / "runs.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     yield f"{results / 'runs.json'}: {len(records)} runs"
-    yield f"plot: {plot_runs(runs, results / 'bars.png', 'si_sdri')}"
-    yield f"curves: {plot_curves({run_name(f): f for f in folders}, results / 'curves.png')}"
+    main_sets = {n: {k: v for k, v in s.items() if not k.startswith(SUBSET)} for n, s in runs.items()}
+    yield f"plot: {plot_runs(main_sets, results / 'bars.png', 'si_sdri')}"
+    yield f"curves: {plot_curves({run_name(f): f for f in folders}, results / 'curves.png', CURVES)}"
+
+
+def export(args: argparse.Namespace) -> Iterator[str]:
+    folders = run_folders(args.out)
+    rows = args.export or [*EXPORT_ROWS, *sorted({group_key(run_name(f)) for f in folders} - set(ROWS))]
+    for row in rows:
+        best = best_seed(folders, row)  # by validation: the test sets choose nothing
+        if best is None:
+            continue
+        label = ROW_LABELS.get(row) or f"{ROW_LABELS['AV5']}, with {row.split('-', 1)[-1]}'s manipulation"
+        dest = export_checkpoint(best, args.checkpoints / row, training=training_record(best),
+                                 extra_files={"README.md": row_card(row, best, label),
+                                              "TRAINING_DATA.md": training_data(best)})
+        yield f"{row}: {dest} (from {best.name})"
+
+
+def subset_classes(args: argparse.Namespace) -> set[str]:
+    """The classes the A rows train on (the `default` tier's): the `unseen` subset every row can be asked for."""
+    from tqse.train.setup import training_clips
+
+    return {c.label for c in training_clips(load_run_config(args, CONFIGS / "A0.yaml", args.out)) if c.label}
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
-    if not args.report_only:
-        train_all(args)
-    from tqse.data.locations import resolve_manifest
-    from tqse.data.manifest import read_clips
+    import torch
 
-    classes = [c.label for c in read_clips(resolve_manifest("builtin"), split="train")]
-    for line in write_results(args.out, args.results, classes):
+    torch.set_num_threads(args.threads)
+    here = os.getcwd()
+    os.chdir(ROOT)  # the config paths that reach run hashes (train.init_from) are relative to the repository
+    try:
+        return study(args)
+    finally:
+        os.chdir(here)
+
+
+def study(args: argparse.Namespace) -> int:
+    if args.prepare:
+        prepare(args)
+        return 0
+    if args.neutral:
+        train_neutral(args)
+        return 0
+    if args.bias:
+        run_bias(args)
+        lines = write_results(args.out / "bias", args.results / "bias", subset_classes(args), eval_names(args),
+                              BIAS_PAIRS)
+    else:
+        if not args.report_only:
+            run_grid(args)
+        lines = write_results(args.out, args.results, subset_classes(args), eval_names(args))
+    for line in lines:
         print(line)
-    export(args)
+    if args.export is not None:
+        for line in export(args):
+            print(line)
     return 0
 
 

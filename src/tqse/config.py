@@ -158,6 +158,10 @@ class TrainConfig:
     # Module names (shell patterns, e.g. "*.film") re-initialised after init_from: a warm start that keeps a
     # trained separator but none of its query mapping (issue 9's equal-compute Table I).
     init_reset: list[str] = field(default_factory=list)
+    # What a step trains the separator to return: "extract" (the paper: the source the query names) or
+    # "louder" (a query-free warm start: the louder of the two sources, a zero query, every FiLM layer held at
+    # the identity; tqse.train.objective). Issue 24's neutral start for Table I.
+    objective: str = "extract"
     log_every: int = 50
     checkpoint_every: int = 1_000
     val_every: int = 5_000
@@ -332,6 +336,7 @@ RANGE_BOUNDS: dict[str, tuple[float, float]] = {
 
 CLASS_HALVES = ("even", "odd")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+OBJECTIVES = ("extract", "louder")
 SELECT_BY = ("first", "mean")
 # interferer_class_caption queries the interferer's class: the wrong-query control (tqse.data.manifest).
 QUERY_FIELDS = ("caption", "class_caption", "interferer_class_caption")
@@ -426,6 +431,8 @@ def validate(config: RunConfig) -> None:
             [("eval.also_query_fields", v) for v in config.eval.also_query_fields]:
         if value not in QUERY_FIELDS:
             raise ConfigError(f"{key} must be one of {', '.join(QUERY_FIELDS)}, not {value!r}")
+    if config.train.objective not in OBJECTIVES:
+        raise ConfigError(f"train.objective must be one of {', '.join(OBJECTIVES)}, not {config.train.objective!r}")
     if config.eval.select_by not in SELECT_BY:
         raise ConfigError(f"eval.select_by must be one of {', '.join(SELECT_BY)}, not {config.eval.select_by!r}")
     if not isinstance(config.model.name, str) or not config.model.name:

@@ -13,8 +13,9 @@ from helpers import ROOT, load_script
 from tqse.commands import report as report_cmd
 from tqse.eval.runner import COLUMNS
 from tqse.eval.report import run_name
+from tqse.workflows.study import write_subset
 
-table1 = load_script(ROOT / "benchmarks" / "table1.py")  # the Table I report (docs/RESULTS.md)
+table1 = load_script(ROOT / "benchmarks" / "table1_issue9.py")  # issue 9's Table I report (docs/RESULTS.md)
 
 
 def _run(root: Path, folder: str, name: str, scores: dict[str, float], curve=((200, 0.5), (400, 1.0))) -> Path:
@@ -64,7 +65,7 @@ def _scores_csv(path: Path, rows: list[tuple[str, float]]) -> None:
 
 def test_subset_summary_keeps_only_the_mixtures_of_the_given_classes(tmp_path):
     _scores_csv(tmp_path / "eval" / "test-caption.csv", [("bell", 1.0), ("dog", 4.0), ("cat", 8.0), ("dog", 6.0)])
-    assert table1.write_subset(tmp_path, {"dog", "cat"}) == ["test_odd-caption"]
+    assert write_subset(tmp_path, {"dog", "cat"}, "test", "test_odd") == ["test_odd-caption"]
     summary = json.loads((tmp_path / "eval" / "test_odd-caption.json").read_text())
     assert summary["clips"] == 3 and summary["metrics"]["si_sdri"] == pytest.approx(6.0)
 
@@ -106,7 +107,7 @@ def test_the_best_seed_exports_as_a_float16_model_folder_that_separates_like_its
         (run / "eval").mkdir()
         (run / "eval" / "test-class_caption.json").write_text(json.dumps(
             {"format": "tqse-eval/1", "name": "test-class_caption", "metrics": {"si_sdri": score}}))
-    best = table1.best_seed(table1.run_folders(tmp_path / "runs"), "A9")
+    best = table1.best_seed(table1.run_folders(tmp_path / "runs"), "A9", "test-class_caption")
     assert run_name(best) == "A9-s1"
     dest = table1.export_checkpoint(best, tmp_path / "checkpoints" / "A9")
     assert (dest / "eval" / "test-class_caption.json").exists() and (dest / "run_config.yaml").exists()

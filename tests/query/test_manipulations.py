@@ -45,6 +45,23 @@ def test_dropout_rescale_setting_scales_kept_dimensions(queries):
     torch.testing.assert_close(out[kept], 2 * queries[kept])
 
 
+def test_rescaled_dropout_is_torch_dropout_at_each_examples_own_rate():
+    """A9R (issue 24): ``rescale=True`` is what ``torch.nn.functional.dropout`` does, per example: keep each
+    dimension with probability 1 - p and scale the kept ones by 1 / (1 - p), so the expected query is the query."""
+    q = torch.nn.functional.normalize(torch.randn(2, 512, generator=gen(3)), dim=-1)
+    is_audio = torch.tensor([True, False])
+    config = DropoutConfig(p_audio=[0.8, 0.8], p_text=[0.5, 0.5], rescale=True)
+    draws = torch.stack([EmbeddingDropout(config)(q, is_audio, gen(seed)) for seed in range(4000)])  # [N, 2, D]
+    for row, p in ((0, 0.8), (1, 0.5)):
+        kept = draws[:, row] != 0
+        torch.testing.assert_close(draws[:, row][kept], (q[row] / (1 - p)).expand_as(draws[:, row])[kept])
+        assert abs(kept.float().mean().item() - (1 - p)) < 0.01
+        torch.testing.assert_close(draws[:, row].mean(0), q[row], atol=0.01, rtol=0)  # unbiased, as torch's
+        reference = torch.stack([torch.nn.functional.dropout(q[row], p, training=True) for _ in range(4000)])
+        torch.testing.assert_close(reference[reference != 0], (q[row] / (1 - p)).expand_as(reference)[reference != 0])
+        assert abs(reference.norm(dim=-1).mean() - draws[:, row].norm(dim=-1).mean()) < 0.02 / (1 - p) ** 0.5
+
+
 def test_renormalised_dropout_keeps_the_query_norm_and_the_same_dimensions(queries):
     is_audio = torch.ones(256, dtype=torch.bool)
     plain = EmbeddingDropout(DropoutConfig())(queries, is_audio, gen())

@@ -212,6 +212,13 @@ class MixtureRecord:
             raise ManifestError(f"{self.mixture}: mixture has no '{field_name}' to use as query")
         return text
 
+    def louder_source(self) -> str:
+        """The file of the louder of the two sources (the target at an SNR >= 0 dB, else the interferer): what a
+        query-free model is trained to return (``train.objective=louder``)."""
+        if self.snr_db is None or (self.snr_db < 0 and not self.interferer):
+            raise ManifestError(f"{self.mixture}: the louder source needs the mixture's 'snr_db' and 'interferer'")
+        return self.target if self.snr_db >= 0 else self.interferer
+
 
 CLASS_TEMPLATE = "this is the sound of {}"  # the paper's query for data with labels but no captions
 WRONG_QUERY_FIELD = "interferer_class_caption"

@@ -193,11 +193,13 @@ def load_benchmark(name: str, root: str | os.PathLike, query_field: str | None =
     return items
 
 
-def manifest_items(path: str | os.PathLike, query_field: str = "caption") -> list[EvalItem]:
-    """Evaluation items of a tqse fixed-mixture manifest (the built-in corpus's test sets)."""
+def manifest_items(path: str | os.PathLike, query_field: str = "caption", reference: str = "target") -> list[EvalItem]:
+    """Evaluation items of a tqse fixed-mixture manifest (the built-in corpus's test sets); ``reference="louder"``
+    scores against the louder source instead of the target (a query-free warm start, ``train.objective``)."""
     items = []
     for i, mix in enumerate(read_mixtures(path)):
-        items.append(EvalItem(id=str(mix.extra.get("id", i)), mixture=mix.mixture, source=mix.target,
+        source = mix.louder_source() if reference == "louder" else mix.target
+        items.append(EvalItem(id=str(mix.extra.get("id", i)), mixture=mix.mixture, source=source,
                               text=mix.query(query_field), group=mix.label or ""))
     return items
 

@@ -18,16 +18,18 @@ from tqse.eval.runner import WholeClips, evaluate_sets
 
 
 def score_mixtures(model: torch.nn.Module, encoder, manifest: str, sample_rate: int, device: torch.device,
-                   query_fields: Sequence[str] = ("caption",), limit: int | None = None) -> dict[str, dict[str, float]]:
+                   query_fields: Sequence[str] = ("caption",), limit: int | None = None,
+                   reference: str = "target") -> dict[str, dict[str, float]]:
     """``{field: {sdr, sdri, si_sdr, si_sdri, count}}``: means over the first ``limit`` mixtures of ``manifest``,
     each queried by the text of every field in ``query_fields`` (``caption``, ``class_caption``, ...).
 
     Args:
         model: a :class:`~tqse.models.separator.Separator` working at ``sample_rate``; ``encoder`` its encoder.
+        reference: ``target``, or ``louder`` (the louder source: a query-free warm start's validation).
     """
     was_training = model.training
     model.eval()
-    sets = {field: manifest_items(manifest, field)[:limit] for field in dict.fromkeys(query_fields)}
+    sets = {field: manifest_items(manifest, field, reference)[:limit] for field in dict.fromkeys(query_fields)}
     separate = WholeClips(model, encoder, sample_rate, sample_rate, device)
     try:
         summaries = evaluate_sets(sets, separate, sample_rate=sample_rate, metrics=DEFAULT, progress=False)

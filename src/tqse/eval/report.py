@@ -124,10 +124,11 @@ def _sets_of(runs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return sets + sorted({s for r in runs.values() for s in r} - set(sets))
 
 
-def runs_table(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: str = "sdri") -> str:
+def runs_table(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: str = "sdri",
+               sets: Sequence[str] | None = None) -> str:
     """Markdown table, one row per run (seeds of a row folded into mean ± sample sd (n)), one column per
-    evaluated set (benchmarks first)."""
-    sets = _sets_of(runs)
+    evaluated set (``sets`` in that order; by default every set, benchmarks first)."""
+    sets = list(sets) if sets is not None else _sets_of(runs)
     header = [DISPLAY_NAMES.get(s, s) for s in sets]
     lines = [f"| run ({METRIC_NAMES.get(metric, metric)}, dB) | " + " | ".join(header) + " |",
              "|---" * (len(sets) + 1) + "|"]

@@ -25,6 +25,7 @@ from tqse.losses import neg_si_sdr
 from tqse.query.provider import QueryProvider
 from tqse.train import setup
 from tqse.train.distributed import all_reduce_mean, barrier, shutdown
+from tqse.train.objective import louder_step
 from tqse.train.run import TrainingRun, open_run
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def _train_steps(run: TrainingRun, end_step: int, time_budget_s: float | None,
     trained_s = trained_at_start = run.metrics.train_seconds if run.metrics is not None else 0.0
     budget = time_budget_s if time_budget_s is not None else math.inf
     total = total_time_s if total_time_s is not None else math.inf
+    louder = config.train.objective == "louder"
     if trained_s >= total:
         log.info("run %s has trained %.1f of its %.1f minutes already", run.run_dir, trained_s / 60, total / 60)
         end_step = run.start_step
@@ -100,8 +102,11 @@ def _train_steps(run: TrainingRun, end_step: int, time_budget_s: float | None,
         batch = next(batches)
         generator = torch.Generator().manual_seed(step_seed(config.train.seed, step, dist.rank))
         torch.manual_seed(step_seed(config.train.seed, step, dist.rank))
-        query = provider(batch, generator).to(run.device)
         mixture, target = batch.mixture.to(run.device), batch.target.to(run.device)
+        if louder:  # the query-free warm start (tqse.train.objective): no query is read or embedded
+            query, target = louder_step(mixture, target, run.encoder.dim)
+        else:
+            query = provider(batch, generator).to(run.device)
         with autocast:
             estimate = ddp_model(mixture, query)
         loss = neg_si_sdr(estimate, target)
@@ -194,7 +199,8 @@ def _validate(run: TrainingRun, step: int) -> None:
     config = run.config
     scores = score_mixtures(run.model, run.encoder, resolve_manifest(config.eval.manifest), config.data.sample_rate,
                             run.device, query_fields=[config.eval.query_field, *config.eval.also_query_fields],
-                            limit=config.eval.max_mixtures)
+                            limit=config.eval.max_mixtures,
+                            reference="louder" if config.train.objective == "louder" else "target")
     summary = scores[config.eval.query_field]
     logged = {f"val_{k}": v for k, v in summary.items()}
     for field in config.eval.also_query_fields:

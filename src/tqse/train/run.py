@@ -26,6 +26,7 @@ from tqse.train import setup
 from tqse.train.checkpoint import check_resume_config, clean_checkpoints, resume_point, save_checkpoint, set_rng_state
 from tqse.train.distributed import DistInfo, barrier, init_distributed
 from tqse.train.lineage import record_parent
+from tqse.train.objective import hold_film_at_identity
 from tqse.train.logging import MetricsLogger, environment
 from tqse.train.schedule import build_optimizer
 
@@ -87,6 +88,8 @@ def open_run(config: RunConfig, run_dir: str | Path | None = None, encoder=None)
     model = setup.build_training_model(config, encoder.dim, setup.fit_pca(encoder, clips, config)).to(device)
     optimizer, scheduler = build_optimizer(model, config.train)
     start_step = _restore(config, run_dir, model, optimizer, scheduler, device)
+    if config.train.objective == "louder":
+        hold_film_at_identity(model)  # after the restore: weights from train.init_from must not leak the query
     if dist.is_main and start_step == 0 and config.train.init_from:
         record_parent(run_dir, config.train.init_from)
     spec = model_config(model.model_args(), config.data.sample_rate, setup.encoder_spec(config),
@@ -182,6 +185,9 @@ def _trained_with(config: RunConfig) -> dict:
     from tqse.config import config_hash, to_dict
 
     resolved = to_dict(config)
-    return {"config_hash": config_hash(config), "data": resolved["data"]["use"] or ["builtin"],
-            "query_mode": resolved["query"]["mode"], "query_modes": resolved["query"]["modes"],
-            "manipulation": {k: v for k, v in resolved["query"]["manipulation"].items() if v.get("enabled")}}
+    trained_with = {"config_hash": config_hash(config), "data": resolved["data"]["use"] or ["builtin"],
+                    "query_mode": resolved["query"]["mode"], "query_modes": resolved["query"]["modes"],
+                    "manipulation": {k: v for k, v in resolved["query"]["manipulation"].items() if v.get("enabled")}}
+    if config.train.objective != "extract":  # named only where it is not the default, so older cards stay as they are
+        trained_with["objective"] = config.train.objective
+    return trained_with

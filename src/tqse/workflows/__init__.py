@@ -4,4 +4,5 @@
     grid.py     ``tqse grid``: train several experiment rows, score each, tabulate (the paper's tables)
     bench.py    ``tqse bench`` and ``benchmarks/``: speed of extraction, training and the data path
     package.py  ``tqse package``: a training run's checkpoint -> a shippable model folder with scores and card
+    study.py    ``benchmarks/table1*.py``: a multi-seed study's run folders, the comparison rule, exports with cards
 """

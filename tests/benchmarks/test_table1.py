@@ -1,0 +1,166 @@
+"""benchmarks/table1.py, issue 24's fair Table I, in a small setting: the fixture clips, the hash encoder and the
+tiny Conformer (configs/setups/fixture.yaml merged after every row), two steps per run. Neutral start -> rows
+(one with another row's manipulation) -> scores on three sets -> report -> export, and the bias measurement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, load_script
+
+from tqse.config import load_config
+from tqse.query.hash_encoder import HashEncoder
+from tqse.query.provider import QueryProvider
+
+table1 = load_script(ROOT / "benchmarks" / "table1.py")
+FIXTURE = str(ROOT / "configs" / "setups" / "fixture.yaml")
+# row -> (query mode per training dataset, manipulations the provider applies, PCA-inv)
+ROWS = {"A0": ({"ac": "text"}, (), False), "A2": ({"ac": "text"}, ("dropout",), False),
+        "A3": ({"ac": "audio"}, (), False), "A8": ({"ac": "audio"}, ("noise",), False),
+        "A9": ({"ac": "audio"}, ("dropout",), False), "A9R": ({"ac": "audio"}, ("dropout",), False),
+        "A9N": ({"ac": "audio"}, ("dropout",), False), "A7": ({"ac": "audio"}, (), True),
+        "AV0": ({"ac": "text"}, (), False), "AV5": ({"ac": "text", "unl": "audio"}, ("dropout",), False)}
+
+
+@pytest.fixture(scope="module")
+def mixtures(tmp_path_factory):
+    """Three fixed fixture mixtures that also name the interferer's class (the wrong-query control)."""
+    from tqse.data.fixed_mixtures import write_fixed_mixtures
+    from tqse.data.locations import fixture_manifest
+    from tqse.data.manifest import read_clips
+
+    folder = tmp_path_factory.mktemp("mixtures")
+    manifest = write_fixed_mixtures(read_clips(fixture_manifest(), split="test"), folder, 3, segment_seconds=1.0,
+                                    sample_rate=16000)
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    manifest.write_text("".join(json.dumps({**row, "interferer_class": "choir"}) + "\n" for row in lines))
+    return manifest
+
+
+def small(tmp_path: Path, mixtures: Path, *argv: str) -> list[str]:
+    """The script's arguments for the small setting (everything written under ``tmp_path``)."""
+    return [*argv, "--steps", "2", "--max-seeds", "1", "--threads", "1", "--setup", FIXTURE,
+            "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "results"),
+            "--starts", str(tmp_path / "starts"), "--checkpoints", str(tmp_path / "checkpoints"),
+            "--eval", *(f"{name}={mixtures}" for name in ("test", "ood", "unseen")), "--",
+            "data.segment_seconds=0.5", "data.preload=false", "query.cache_dir=null", "data.manifests.unl=fixture",
+            "data.manifests.itf=fixture", f"eval.manifest={mixtures}", "eval.max_mixtures=2", "train.val_every=1",
+            "train.warmup_steps=1"]
+
+
+@pytest.mark.parametrize("row", list(ROWS))
+def test_every_row_resolves_its_modality_and_manipulations(row):
+    modes, manipulations, pca_inv = ROWS[row]
+    config = load_config([table1.CONFIGS / table1.ROWS[row][0]])
+    provider = QueryProvider(HashEncoder(dim=32), config.query, config.data.sample_rate)
+    assert {name: provider.mode_of(name) for name in config.data.use} == modes
+    assert provider.chain == manipulations
+    dropout = config.query.manipulation.dropout
+    assert (dropout.rescale, dropout.renormalize) == (row == "A9R", row == "A9N")
+    assert (config.query.manipulation.pca.enabled, config.query.manipulation.pca.inverse) == (pca_inv, pca_inv)
+    assert (config.model.name, config.data.sample_rate, config.data.segment_seconds, config.train.batch_size) == \
+        ("small-s2", 16000, 4.0, 8)  # the shipped default model's architecture, 8 x 4 s at 16 kHz
+    expected = "corpus:pool" if row.startswith("AV") else "corpus:default"
+    assert config.data.manifests[config.data.use[0]] == expected and config.eval.manifest == "corpus:default:val"
+
+
+def test_the_plan_runs_the_claim_with_three_seeds_before_the_other_rows():
+    order = table1.plan(table1.parse_args([]))
+    claim = [r for r, (_, seeds, phase) in table1.ROWS.items() if phase == 1]
+    assert order[:3 * len(claim)] == [(row, seed) for seed in range(3) for row in claim]
+    assert {r for r, _ in order[3 * len(claim):]} == {"A2", "A8", "A7"} and len(order) == 3 * len(claim) + 6
+
+
+def test_av5_takes_another_rows_manipulation_and_nothing_else():
+    assert table1.manipulation_overrides("A9R") == ["query.manipulation.dropout.enabled=false",
+                                                    "query.manipulation.dropout.enabled=true",
+                                                    "query.manipulation.dropout.rescale=true"]
+    config = load_config([table1.CONFIGS / "AV5.yaml"], table1.manipulation_overrides("A8"))
+    assert not config.query.manipulation.dropout.enabled and config.query.manipulation.noise.enabled
+
+
+def test_prepare_embeds_each_manifest_once_with_audio_where_a_row_queries_by_audio(tmp_path, mixtures, monkeypatch):
+    import tqse.cli
+
+    calls = []
+    monkeypatch.setattr(tqse.cli, "main", lambda argv: calls.append(argv))
+    argv = [arg if arg != "query.cache_dir=null" else f"query.cache_dir={tmp_path / 'cache'}"
+            for arg in small(tmp_path, mixtures, "--prepare", "--rows", "A0", "A3", "AV0")]
+    assert table1.main(argv) == 0
+    assert [call[call.index("--data") + 1] for call in calls] == [str(ROOT / "src/tqse/assets/fixture/clips.jsonl")]
+    assert "--captions-only" not in calls[0] and calls[0][calls[0].index("--crop-seconds") + 1] == "0.5"
+    assert calls[0][calls[0].index("--encoder") + 1] == "hash"
+
+
+def test_the_bias_measurements_separator_is_the_text_trained_starts():
+    from tqse.models import resolve_preset
+
+    warm = json.loads((ROOT / table1.TEXT_START / "config.json").read_text())
+    tcn = load_config([table1.CONFIGS / "neutral_start_tcn.yaml"])
+    assert (warm["model"], warm["kwargs"]) == resolve_preset(tcn.model.name, query_dim=512, sample_rate=16000)
+    assert tcn.train.objective == "louder" and table1.parse_args(["--bias"]).bias_model == tcn.model.name
+
+
+def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
+    from tqse.extract import Extractor
+
+    with pytest.raises(SystemExit, match="no neutral start"):
+        table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+    assert table1.main(small(tmp_path, mixtures, "--neutral")) == 0
+    start = tmp_path / "starts" / "neutral_start"
+    card = (start / "README.md").read_text()
+    assert "louder" in card and json.loads((start / "config.json").read_text())["training"]["steps"] == 2
+    assert table1.main(small(tmp_path, mixtures, "--rows", "A0", "A9R", "AV5", "--av5-from", "A9N",
+                             "--export")) == 0
+    runs = {p.name.rsplit("-", 1)[0] for p in (tmp_path / "runs").iterdir() if (p / "config.yaml").exists()}
+    assert runs == {"A0-s0", "A9R-s0", "AV5-A9N-s0"}
+    table = (tmp_path / "results" / "table_si_sdri.md").read_text()
+    for column in ("test-interferer_class_caption", "ood-caption", "unseen-class_caption", "unseen48-caption"):
+        assert column in table
+    assert "| A9R - A0 |" in (tmp_path / "results" / "comparisons.md").read_text()
+    records = json.loads((tmp_path / "results" / "runs.json").read_text())
+    assert all(r["steps"] == 2 and set(r["val_curve"]) == set(table1.CURVES.values()) for r in records)
+    for png in ("bars.png", "curves.png"):
+        assert (tmp_path / "results" / png).read_bytes()[:4] == b"\x89PNG"
+    exported = tmp_path / "checkpoints" / "AV5-A9N"
+    config = json.loads((exported / "config.json").read_text())
+    assert config["weights_dtype"] == "float16" and config["training"]["steps"] == 2 + config["training"]["run_steps"]
+    assert "renormalize: true" in (exported / "run_config.yaml").read_text()
+    assert "CC0" in (exported / "TRAINING_DATA.md").read_text() and "unseen" in (exported / "README.md").read_text()
+    assert Extractor.from_pretrained(exported).extract(noise(), text="a dog barking", sample_rate=16000).shape == (8000,)
+
+
+def test_rows_can_start_from_random_weights_instead(tmp_path, mixtures):
+    args = table1.parse_args(small(tmp_path, mixtures, "--from-scratch"))
+    config = table1.row_run(args, "A3", 1, table1.neutral_start(args, "conformer"), tmp_path)
+    assert config.train.init_from is None and config.train.init_reset == [] and config.name == "A3-s1"
+
+
+def test_scores_of_a_checkpoint_that_is_no_longer_the_best_are_redone(tmp_path, mixtures):
+    table1.main(small(tmp_path, mixtures, "--neutral"))
+    table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+    run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
+    stamp = json.loads((run / "eval" / "scored_checkpoint.json").read_text())
+    (run / "eval" / "scored_checkpoint.json").write_text(json.dumps({**stamp, "step": -1}))  # as if it moved
+    (run / "eval" / "stale.marker").write_text("")
+    table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+    assert not (run / "eval" / "stale.marker").exists() and (run / "eval" / "test-caption.json").exists()
+    assert json.loads((run / "eval" / "scored_checkpoint.json").read_text()) == stamp
+
+
+def test_the_bias_mode_runs_both_starts_of_a0_and_a3(tmp_path, mixtures):
+    table1.main(small(tmp_path, mixtures, "--neutral", "tcn"))
+    text_start = tmp_path / "starts" / "neutral_start_tcn"  # any start of the same separator stands in for v0 here
+    assert table1.main(small(tmp_path, mixtures, "--bias", "--bias-model", "tiny", "--text-start",
+                             str(text_start))) == 0
+    comparisons = (tmp_path / "results" / "bias" / "comparisons.md").read_text()
+    assert "| text-A0 - neutral-A0 |" in comparisons and "| neutral-A0 - neutral-A3 |" in comparisons
+
+
+def noise():
+    import numpy as np
+
+    return (np.random.default_rng(0).standard_normal(8000) * 0.1).astype("float32")
