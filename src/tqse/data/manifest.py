@@ -136,6 +136,9 @@ def parse_clip(obj: dict[str, Any], base: Path, where: str, dataset: str | None 
         value = obj.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise ManifestError(f"{where}: '{key}' must be a positive integer, not {value!r}")
+    label = obj.get("class")
+    if label is not None and not isinstance(label, (str, int, float)) or isinstance(label, bool):
+        raise ManifestError(f"{where}: 'class' must be a text (or a number, or null), not {type(label).__name__}")
     for key in ("class", "dataset", "path"):  # labels may be numbers in some datasets: only text is checked
         if isinstance(obj.get(key), str):
             check_text(obj[key], where, key)
