@@ -259,6 +259,18 @@ def test_a_caption_with_a_lone_surrogate_is_refused_naming_the_line(tmp_path):
         read_mixtures(mixtures)
 
 
+@pytest.mark.parametrize("label", [[], ["dog"], {"name": "dog"}, True])
+def test_a_class_that_is_not_a_text_or_number_is_refused_naming_the_line(tmp_path, label):
+    from tqse.data.manifest import ManifestError, read_clips
+
+    rows = fixture_lines()[:2]
+    rows[1]["class"] = label
+    manifest = tmp_path / "clips.jsonl"
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(ManifestError, match=r"clips.jsonl:2: 'class' must be a text"):
+        read_clips(manifest)
+
+
 def test_a_binary_manifest_is_a_manifest_error(tmp_path):
     from tqse.data.manifest import ManifestError, read_clips
 
