@@ -36,3 +36,15 @@ def test_the_curve_plot_and_the_table_print(tmp_path, capsys):
     bench.print_scores({"model": scores})
     out = capsys.readouterr().out
     assert "+1.00/+0.50/-9.00" in out and "2.00/1.00" in out and "unseen 10" in out
+
+
+def test_a_run_is_scored_at_the_checkpoint_asked_for_and_a_model_folder_as_itself(tmp_path):
+    bench = load_script(SCRIPT)
+    run = _run(tmp_path, "run", {"use": ["ac"]})
+    for name in ("best", "last"):
+        (run / "checkpoints" / name).mkdir(parents=True)
+    assert bench.model_folder(str(run)) == run / "checkpoints" / "best"
+    assert bench.model_folder(str(run), "last") == run / "checkpoints" / "last"
+    model = tmp_path / "model"
+    model.mkdir()
+    assert bench.model_folder(str(model), "last") == model
