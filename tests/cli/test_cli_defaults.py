@@ -110,6 +110,15 @@ def test_tqse_bench_extract_runs_bench_extract_with_its_own_defaults(monkeypatch
                                       for name, value in calls[0].items()), calls[0]
 
 
+def test_tqse_encoder_train_uses_the_towers_settings_unless_told(monkeypatch, capsys):
+    seen = []
+    monkeypatch.setattr("tqse.query.builtin_train.train_builtin",
+                        lambda data, out, settings, **kw: seen.append(settings) or {"training": {"metrics": {}}})
+    base = ["encoder", "train", "--data", "m", "--out", "o"]
+    assert main(base) == 0 and main([*base, "--tower", "cnn", "--steps", "7"]) == 0
+    assert seen == [TrainSettings(steps=3000, batch_size=256, lr=1e-3), TrainSettings(steps=7)]
+
+
 # Literals the command line keeps: no library function has a default for them (the CLI is where they live).
 CLI_ONLY = {("prepare.py", "min_seconds"): "AudioSep's 1-s rule for `tqse prepare`; build_manifest keeps every clip",
             ("prepare.py", "workers"): "header-reading threads of the command (the library's is for tests)",

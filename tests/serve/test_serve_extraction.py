@@ -5,6 +5,7 @@ same sound on the page, in Python and from ``tqse extract``."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from tqse.extract import Extractor
@@ -16,9 +17,10 @@ def as_pcm16(wav: np.ndarray, rate: int, path) -> np.ndarray:
     return sf.read(str(path), dtype="int16")[0]
 
 
-def test_served_stems_are_the_api_extraction_bit_for_bit_with_progress_per_chunk(tiny_model, tmp_path):
+@pytest.mark.parametrize("level", [0.2, 3.0], ids=["ordinary", "beyond-full-scale"])  # a float WAV can peak > 1
+def test_served_stems_are_the_api_extraction_bit_for_bit_with_progress_per_chunk(tiny_model, tmp_path, level):
     rate = 44100  # not the model's rate, stereo, several chunks: resampling, batching and cross-fades all run
-    mixture = (0.2 * np.random.default_rng(0).standard_normal((int(rate * 5.5), 2))).astype(np.float32)
+    mixture = (level * np.random.default_rng(0).standard_normal((int(rate * 5.5), 2))).astype(np.float32)
     service = ExtractService(ServeConfig(device="cpu", chunk_seconds=2.0), model_dir=tiny_model)
     steps: list[float] = []
     try:
