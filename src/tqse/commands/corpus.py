@@ -6,30 +6,35 @@ import argparse
 import json
 from pathlib import Path
 
+from tqse.commands import defaults_of
 from tqse.data.corpus.sources import TIERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from tqse.data.corpus.audit import audit as audit_clips
+    from tqse.data.corpus.build import build_corpus
+
+    b, a = defaults_of(build_corpus), defaults_of(audit_clips)
     parser = subparsers.add_parser("corpus", help="build / credit / audit the built-in real-audio corpus",
                                    description="Build the built-in corpus from Debian-packaged sounds, "
                                                "soundfont instruments and synthesized speech.")
     sub = parser.add_subparsers(dest="corpus_command", metavar="ACTION")
     build = sub.add_parser("build", help="build (or resume, or confirm) a corpus tier")
-    build.add_argument("--tier", default="tiny", choices=list(TIERS),
+    build.add_argument("--tier", default=b["tier"], choices=list(TIERS),
                        help="tiny: CI-sized (~110 MB download); default: the demo; full: every labelled source; "
                             "pool: full plus the audio-only pool (unlabelled clips, an unseen-source split)")
     build.add_argument("--out", default=None, help="output folder (default $TQSE_DATA/<tier> or "
                                                    "~/.cache/tqse/corpus/<tier>)")
     build.add_argument("--cache", default=None, help="package cache (default OUT/../_cache)")
-    build.add_argument("--clip-seconds", type=float, default=10.0, help="clip length in seconds")
-    build.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    build.add_argument("--clip-seconds", type=float, default=b["clip_seconds"], help="clip length in seconds")
+    build.add_argument("--seed", type=int, default=b["seed"], help="seed of every random choice")
     credits = sub.add_parser("credits", help="print the attributions of a built corpus")
-    credits.add_argument("--tier", default="tiny", choices=list(TIERS))
+    credits.add_argument("--tier", default=b["tier"], choices=list(TIERS))
     credits.add_argument("--out", default=None, help="corpus folder (default: the tier's default folder)")
     audit = sub.add_parser("audit", help="spot-check clips: spectrogram PNGs + RMS / bandwidth table")
-    audit.add_argument("--tier", default="tiny", choices=list(TIERS))
+    audit.add_argument("--tier", default=b["tier"], choices=list(TIERS))
     audit.add_argument("--out", default=None, help="corpus folder (default: the tier's default folder)")
-    audit.add_argument("--per-class", type=int, default=3, help="clips to check per class")
+    audit.add_argument("--per-class", type=int, default=a["per_class"], help="clips to check per class")
     audit.add_argument("--no-png", action="store_true", help="numbers only")
     parser.set_defaults(func=run, corpus_parser=parser)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 
+from tqse.commands import defaults_of
+from tqse.config import DataConfig, EncoderConfig
+
 log = logging.getLogger("tqse.embed")
 
 
-def add_encoder_arguments(p: argparse.ArgumentParser, default: str = "builtin") -> None:
+def add_encoder_arguments(p: argparse.ArgumentParser) -> None:
     """``--encoder`` plus the options the file-based backends need (shared by embed, gap, encoder info)."""
-    p.add_argument("--encoder", default=default, metavar="NAME|PATH",
+    p.add_argument("--encoder", default=EncoderConfig.name, metavar="NAME|PATH",
                    help="builtin (default), laion, msclap, hf, hash, or a checkpoint path (.pt LAION, .pth MS-CLAP, "
                         "ClapModel folder)")
     p.add_argument("--encoder-path", metavar="PATH", help="checkpoint file or folder for --encoder laion/msclap/hf")
@@ -38,17 +41,20 @@ def crop_value(text: str) -> float | None:
 
 
 def register(subparsers) -> None:
+    from tqse.query.cache import build_cache
+
     p = subparsers.add_parser("embed", help="precompute audio and caption embeddings of a clip manifest",
                               description="Embed every clip (its deterministic centre crop) and every caption once, "
                                           "into a memory-mapped cache that training reads (query.cache_dir).")
     p.add_argument("--data", required=True, metavar="MANIFEST", help="clip manifest (JSONL)")
     p.add_argument("--out", required=True, metavar="DIR", help="cache folder (one sub-folder per encoder)")
     p.add_argument("--split", help="only clips whose 'split' field has this value")
-    p.add_argument("--sample-rate", type=int, default=32000, help="rate the training loads clips at (default 32000)")
-    p.add_argument("--crop-seconds", type=crop_value, default=10.0, metavar="S|none",
+    p.add_argument("--sample-rate", type=int, default=DataConfig.sample_rate,
+                   help="rate the training loads clips at (data.sample_rate)")
+    p.add_argument("--crop-seconds", type=crop_value, default=DataConfig.segment_seconds, metavar="S|none",
                    help="centre crop embedded per clip; must equal the training config's data.segment_seconds "
-                        "(default 10, like the config) because it is part of the cache key; 'none' = whole clips")
-    p.add_argument("--batch-size", type=int, default=16)
+                        "(the default is the config's) because it is part of the cache key; 'none' = whole clips")
+    p.add_argument("--batch-size", type=int, default=defaults_of(build_cache)["batch_size"])
     p.add_argument("--captions-only", action="store_true",
                    help="embed the manifest's captions only, no audio (clips queried by text alone)")
     add_encoder_arguments(p)

@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
+from tqse.commands import defaults_of
 from tqse.commands.embed import add_encoder_arguments, encoder_from_args
 
 
 def register(subparsers) -> None:
+    from tqse.query.builtin_train import DEFAULT_TOWER, TOWER_SETTINGS, TrainSettings
+
+    d = defaults_of(TrainSettings)
+    per_tower = {name: TrainSettings.for_tower(name) for name in TOWER_SETTINGS}
+
+    def by_tower(key: str) -> str:
+        return "default " + " / ".join(f"{getattr(s, key):g} ({name})" for name, s in per_tower.items())
+
     p = subparsers.add_parser("encoder", help="train the built-in query encoder or describe an encoder",
                               description="Query-encoder utilities.")
     sub = p.add_subparsers(dest="encoder_command", metavar="ACTION")
@@ -18,14 +27,14 @@ def register(subparsers) -> None:
                                    "config.json + weights.safetensors; use the folder with --encoder PATH.")
     t.add_argument("--data", required=True, metavar="MANIFEST", help="clip manifest with captions and 'split'")
     t.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    t.add_argument("--steps", type=int, help="default 3000 (aisfx) / 800 (cnn)")
-    t.add_argument("--batch-size", type=int, help="default 256 (aisfx) / 48 (cnn)")
-    t.add_argument("--lr", type=float, help="default 1e-3 (aisfx) / 2e-3 (cnn)")
-    t.add_argument("--crop-seconds", type=float, default=3.0, help="random training crop length")
-    t.add_argument("--eval-every", type=int, default=100)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    t.add_argument("--tower", choices=("aisfx", "cnn"), default="aisfx",
+    t.add_argument("--steps", type=int, help=by_tower("steps"))
+    t.add_argument("--batch-size", type=int, help=by_tower("batch_size"))
+    t.add_argument("--lr", type=float, help=by_tower("lr"))
+    t.add_argument("--crop-seconds", type=float, default=d["crop_seconds"], help="random training crop length")
+    t.add_argument("--eval-every", type=int, default=d["eval_every"])
+    t.add_argument("--seed", type=int, default=d["seed"])
+    t.add_argument("--threads", type=int, default=d["threads"], help="torch CPU threads")
+    t.add_argument("--tower", choices=tuple(TOWER_SETTINGS), default=DEFAULT_TOWER,
                    help="aisfx: frozen pretrained sound-effects CNN trunk (needs the aisfx wheel, --no-deps) + "
                         "trained projections (the shipped encoder); cnn: small log-mel CNN trained from scratch")
     t.add_argument("--feature-cache", metavar="FILE", help="keep frozen-trunk features here between runs")
@@ -36,18 +45,12 @@ def register(subparsers) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-# Chosen on the default corpus's val split (aisfx: a 5-run sweep of lr x steps x batch; cnn: CPU budget).
-TOWER_DEFAULTS = {"aisfx": {"steps": 3000, "batch_size": 256, "lr": 1e-3},
-                  "cnn": {"steps": 800, "batch_size": 48, "lr": 2e-3}}
-
-
 def run_train(args: argparse.Namespace) -> int:
     from tqse.query.builtin_train import TrainSettings, train_builtin
 
-    chosen = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in TOWER_DEFAULTS[args.tower].items()}
-    settings = TrainSettings(**chosen,
-                             crop_seconds=args.crop_seconds, eval_every=args.eval_every, seed=args.seed,
-                             threads=args.threads)
+    given = {k: getattr(args, k) for k in ("steps", "batch_size", "lr") if getattr(args, k) is not None}
+    settings = TrainSettings.for_tower(args.tower, **given, crop_seconds=args.crop_seconds,
+                                       eval_every=args.eval_every, seed=args.seed, threads=args.threads)
     from tqse.query.builtin import AISFX_CONFIG
 
     record = train_builtin(args.data, args.out, settings, config=AISFX_CONFIG if args.tower == "aisfx" else None,

@@ -14,7 +14,9 @@ log = logging.getLogger("tqse.eval")
 
 
 def register(subparsers) -> None:
+    from tqse.commands import defaults_of
     from tqse.eval.protocols import BENCHMARKS
+    from tqse.eval.runner import ModelSeparator, evaluate
 
     p = subparsers.add_parser("eval", help="score a model on AudioSep's benchmarks or mixture manifests",
                               description="Evaluate a model with AudioSep's protocol (SDR, SDRi, SI-SDR, "
@@ -29,9 +31,10 @@ def register(subparsers) -> None:
     p.add_argument("--query-field", help="manifests: caption | class_caption (default caption); "
                                          "AudioCaps benchmark: caption | labels")
     p.add_argument("--out", help="output folder (default: eval/<checkpoint name>)")
-    p.add_argument("--batch-size", type=int, default=1, help="clips per forward pass (equal-length clips)")
+    p.add_argument("--batch-size", type=int, default=defaults_of(evaluate)["batch_size"],
+                   help="clips per forward pass (equal-length clips)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--chunk-seconds", type=float, default=0.0,
+    p.add_argument("--chunk-seconds", type=float, default=defaults_of(ModelSeparator)["chunk_seconds"],
                    help="0 = whole clip in one pass, as AudioSep evaluates; >0 = chunked extraction")
     p.add_argument("--no-resume", action="store_true", help="rescore clips already in the CSV")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from tqse.commands import defaults_of
 from tqse.commands.embed import add_encoder_arguments, crop_value, encoder_from_args
 
 
 def register(subparsers) -> None:
+    from tqse.query.gap import gap_report
+
+    report = defaults_of(gap_report)
     p = subparsers.add_parser("gap", help="modality-gap report of a query encoder on a clip manifest",
                               description="Paired vs unpaired audio-caption cosine, within-modality cosine, centroid "
                                           "distance, centred cosine and text-to-audio recall, before and after each "
@@ -16,7 +20,8 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, metavar="MANIFEST", help="clip manifest with captions (JSONL)")
     p.add_argument("--split", help="only clips whose 'split' field has this value (e.g. test)")
     p.add_argument("--max-clips", type=int, default=1000, help="use at most this many clips (manifest order)")
-    p.add_argument("--caption-index", type=int, default=0, help="which caption of each clip to pair (default 0)")
+    p.add_argument("--caption-index", type=int, default=report["caption_index"],
+                   help="which caption of each clip to pair")
     p.add_argument("--crop-seconds", type=crop_value, default=None, metavar="S|none",
                    help="centre crop of each clip before embedding (default: whole clip)")
     p.add_argument("--by-class", action="store_true",
@@ -25,7 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--audio-level", action="store_true", help="also evaluate mixup and SpecAugment (slower)")
     p.add_argument("--plot", metavar="PNG", help="write the plot here")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object instead of a table")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=report["seed"])
     add_encoder_arguments(p)
     p.set_defaults(func=run)
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tqse.commands import defaults_of
+
 
 def register(subparsers) -> None:
+    from tqse.workflows.grid import run_grid
+
     p = subparsers.add_parser("grid", help="train several config rows on one setup and tabulate their scores")
     p.add_argument("items", nargs="+", metavar="SETUP|ROW|KEY=VALUE",
                    help="a setup file, then row files (configs/table1/*.yaml), then dotted overrides")
@@ -15,7 +19,7 @@ def register(subparsers) -> None:
                    help="fixed-mixture manifest to score every row on (repeatable)")
     p.add_argument("--query-field", action="append", choices=["caption", "class_caption"],
                    help="text query field(s) (default: both)")
-    p.add_argument("--out", default="runs/grid", help="folder of the runs and the tables")
+    p.add_argument("--out", default=defaults_of(run_grid)["out"], help="folder of the runs and the tables")
     p.add_argument("--stop-after", type=int, help="train at most this many more steps per row in this call")
     p.add_argument("--seeds", type=int, nargs="+", default=[], metavar="SEED",
                    help="run every row once per seed (named ROW-sSEED; tqse report gives mean and spread)")

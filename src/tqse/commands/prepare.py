@@ -15,10 +15,14 @@ import argparse
 import json
 import logging
 
+from tqse.commands import defaults_of
+
 log = logging.getLogger("tqse.prepare")
 
 
 def _common(p: argparse.ArgumentParser, dataset: str) -> None:
+    from tqse.data.readers import folder_candidates
+
     p.add_argument("--out", required=True, help="clip manifest to write (JSONL)")
     p.add_argument("--dataset", default=dataset, help=f"dataset name in every line (default: {dataset})")
     p.add_argument("--min-seconds", type=float, default=1.0, help="skip shorter clips (AudioSep: 1 s)")
@@ -27,11 +31,14 @@ def _common(p: argparse.ArgumentParser, dataset: str) -> None:
     p.add_argument("--verify", action="store_true", help="decode every file fully (finds truncated data)")
     p.add_argument("--no-resume", action="store_true", help="ignore a previous interrupted build")
     if dataset != "vggsound":  # VGGSound's CSV names each clip's split itself
-        p.add_argument("--split", default="train",
-                       help="split stored in every line; training keeps data.split (default train)")
+        p.add_argument("--split", default=defaults_of(folder_candidates)["split"],  # every reader's default
+                       help="split stored in every line; training keeps data.split")
 
 
 def register(subparsers) -> None:
+    from tqse.data.readers import vggsound_candidates
+    from tqse.data.shards import ShardStream, shard_order, write_shards
+
     p = subparsers.add_parser("prepare", help="write a clip manifest for a dataset on disk",
                               description="Read a dataset's own metadata and write a tqse clip manifest "
                                           "(missing, unreadable and too-short clips are skipped and counted).")
@@ -47,7 +54,7 @@ def register(subparsers) -> None:
     q = sub.add_parser("vggsound", help="vggsound.csv (youtube_id,start,label,split)")
     q.add_argument("--csv", required=True)
     q.add_argument("--audio", required=True)
-    q.add_argument("--split", default="train", help="train | test | all (default train)")
+    q.add_argument("--split", default=defaults_of(vggsound_candidates)["split"], help="train | test | all")
     q.add_argument("--exclude-audioset", help="AudioSet YouTube id list (or AudioSet segment CSV)")
     _common(q, "vggsound")
     q = sub.add_parser("folder", help="any folder of audio files, no captions (audio-only)")
@@ -65,15 +72,16 @@ def register(subparsers) -> None:
     w = ssub.add_parser("write", help="pack clip manifests into tar shards + shards.json")
     w.add_argument("manifest", nargs="+")
     w.add_argument("--out", required=True, help="output folder")
-    w.add_argument("--clips-per-shard", type=int, default=1000)
+    w.add_argument("--clips-per-shard", type=int, default=defaults_of(write_shards)["clips_per_shard"])
     w.add_argument("--sample-rate", type=int, help="re-encode to 16-bit FLAC at this rate (default: copy)")
     w.add_argument("--no-resume", action="store_true")
     i = ssub.add_parser("info", help="shard counts and the shard order of a rank/worker")
     i.add_argument("index", help="shards.json (path or URL)")
-    i.add_argument("--seed", type=int, default=0)
+    order = defaults_of(shard_order)
+    i.add_argument("--seed", type=int, default=defaults_of(ShardStream)["seed"])
     i.add_argument("--epoch", type=int, default=0)
-    i.add_argument("--world-size", type=int, default=1)
-    i.add_argument("--workers", type=int, default=1)
+    i.add_argument("--world-size", type=int, default=order["world_size"])
+    i.add_argument("--workers", type=int, default=order["num_workers"])
     s.set_defaults(func=run_shards)
 
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tqse.commands import defaults_of
+
 
 def register(subparsers) -> None:
+    from tqse.eval.report import runs_table
+
     p = subparsers.add_parser("report", help="tabulate and plot evaluation summaries of several runs",
                               description="Collect the summary JSONs written by `tqse eval` under each "
                                           "folder into one markdown table (one row per run) and a bar plot. "
                                           "Runs named ROW-sSEED (tqse grid --seeds) are folded into one row: "
                                           "mean ± sample standard deviation (number of seeds).")
     p.add_argument("runs", nargs="+", help="run or eval folders (each searched recursively) or summary files")
-    p.add_argument("--metric", default="sdri", choices=["sdri", "si_sdr", "si_sdri", "sdr"])
+    p.add_argument("--metric", default=defaults_of(runs_table)["metric"],
+                   choices=["sdri", "si_sdr", "si_sdri", "sdr"])
     p.add_argument("--out", help="write the markdown table (and AudioSep comparison) here")
     p.add_argument("--plot", help="write a PNG bar chart here (needs matplotlib)")
     p.add_argument("--curves", help="write a PNG of the runs' validation learning curves here")

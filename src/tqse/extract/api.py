@@ -27,7 +27,7 @@ from tqse.audio.io import AudioError, load_audio
 from tqse.errors import DeviceError, ExtractionError, QueryError
 from tqse.extract.options import (ExtractOptions, audio_queries, embedding_queries, sample_rate as check_rate,
                                   text_queries, to_channels_first)
-from tqse.extract.stream import array_source, file_source, run
+from tqse.extract.stream import Progress, array_source, file_source, run
 from tqse.models.model_dir import load_model_dir
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,8 @@ class Extractor:
     def extract(self, audio, sample_rate: int | None = None, *, text=None, audio_query=None, embedding=None,
                 chunk_seconds: float = ExtractOptions.chunk_seconds,
                 overlap_seconds: float = ExtractOptions.overlap_seconds, audio_query_rate: int | None = None,
-                layout: str | None = None, residual: bool = False):
+                layout: str | None = None, residual: bool = False, block_seconds: float | None = None,
+                progress: Progress | None = None):
         """Extract the queried sound(s) from ``audio``.
 
         Args:
@@ -158,10 +159,14 @@ class Extractor:
             text: a caption or a list of captions (one result per caption, one batch).
             chunk_seconds: chunk length (``0``: the whole signal at once); ``overlap_seconds`` cross-fade.
             residual: also return the mixture minus the estimate, as ``(estimate, residual)``.
+            block_seconds: input processed between ``progress`` calls (the result does not depend on it);
+                default: all of it at once.
+            progress: called after each block with the seconds of input it held.
         Returns:
             The input's layout and type (torch in, torch out), float; a list when a list of queries was given.
         """
-        options = ExtractOptions(chunk_seconds, overlap_seconds).checked()
+        block = ExtractOptions.block_seconds if block_seconds is None else block_seconds
+        options = ExtractOptions(chunk_seconds, overlap_seconds, block).checked()
         if isinstance(audio, (str, os.PathLike)):
             wav, sample_rate = load_audio(audio, mono=False)
             audio = wav[:, 0] if wav.shape[1] == 1 else wav
@@ -174,9 +179,9 @@ class Extractor:
         queries, many = self.embed_queries(text=text, audio_query=audio_query, embedding=embedding,
                                            audio_query_rate=audio_query_rate)
         gain = source.input_gain()
-        # The audio is in memory already: stream it as one block.
-        options = replace(options, block_seconds=max(options.block_seconds, source.seconds + 1))
-        blocks = list(run(self, source, queries, options, gain))
+        if block_seconds is None:  # the audio is in memory already: stream it as one block
+            options = replace(options, block_seconds=max(options.block_seconds, source.seconds + 1))
+        blocks = list(run(self, source, queries, options, gain, progress))
         results = []
         for q in range(queries.shape[0]):
             parts = [shape.restore(_unscale(np.concatenate([getattr(b, k)[:, q] for b in blocks]).T, gain))

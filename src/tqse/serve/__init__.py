@@ -3,6 +3,6 @@
     spectrogram.py  numpy-only spectrogram PNGs on one shared colour scale
     examples.py     bundled example mixtures and audio queries from the CC0 fixture
     jobs.py         one worker thread + a bounded queue; per-job temporary folders
-    service.py      model loading, upload decoding and validation, the extraction itself
+    service.py      model loading, upload decoding and validation, extraction through Extractor.extract
     server.py       the HTTP layer (standard library), routes and error handling
 """

@@ -209,8 +209,7 @@ class ExtractService:
         return listed
 
     def process(self, request: DecodedRequest, out_dir: Path, progress: ProgressFn) -> dict:
-        extracted = self._separate(request, progress)
-        residual = request.mixture - extracted
+        extracted, residual = self._separate(request, progress)
         peak = max(float(np.abs(x).max()) for x in (request.mixture, extracted, residual))
         gain = 1.0 if peak <= 1.0 else 0.99 / peak  # one gain for all three: 16-bit WAV without clipping
         stems = {"mixture": request.mixture, "extracted": extracted, "residual": residual}
@@ -224,28 +223,20 @@ class ExtractService:
                 "spectrogram": scale.to_json(),
                 "files": {name: {"wav": f"wav/{name}.wav", "png": f"png/{name}.png"} for name in STEMS}}
 
-    def _separate(self, request: DecodedRequest, progress: ProgressFn) -> np.ndarray:
-        """The extractor's chunked path, pushed block by block so the page can show progress."""
-        from tqse.audio.resample import match_length, resample
-        from tqse.extract.stream import ChunkedSeparator
+    def _separate(self, request: DecodedRequest, progress: ProgressFn) -> tuple[np.ndarray, np.ndarray]:
+        """``(extracted, residual)`` ``[T, C]``: the API's extraction (what ``tqse extract`` gives), a chunk of
+        input at a time so the page can show progress."""
+        total, done = request.mixture.shape[0] / request.rate, 0.0
 
-        ex = self.extractor
-        query = ex.embed_query(text=request.text, audio_query=request.audio_query,
-                               audio_query_rate=request.audio_query_rate)
-        channels_first = np.ascontiguousarray(request.mixture.T)
-        model_rate = np.stack([resample(ch, request.rate, ex.sample_rate) for ch in channels_first])
-        chunk = int(round(self.config.chunk_seconds * ex.sample_rate))
-        chunker = ChunkedSeparator(lambda seg: ex.separate(seg, query), chunk,
-                                   int(round(ExtractOptions.overlap_seconds * ex.sample_rate)),
-                                   model_rate.shape[0])
-        out, total = [], model_rate.shape[1]
-        for start in range(0, total, chunk):
-            out.append(chunker.push(model_rate[:, start:start + chunk]))
-            progress(0.9 * min(start + chunk, total) / total)
-        out.append(chunker.finish())
-        separated = np.concatenate(out, axis=1)
-        n = request.mixture.shape[0]
-        return np.stack([match_length(resample(ch, ex.sample_rate, request.rate), n) for ch in separated], axis=1)
+        def advance(seconds: float) -> None:
+            nonlocal done
+            done += seconds
+            progress(0.9 * min(done / total, 1.0))
+
+        return self.extractor.extract(
+            request.mixture, request.rate, text=request.text, audio_query=request.audio_query,
+            audio_query_rate=request.audio_query_rate, layout="TC", residual=True,
+            chunk_seconds=self.config.chunk_seconds, block_seconds=self.config.chunk_seconds, progress=advance)
 
     @staticmethod
     def _spectrograms(stems: dict[str, np.ndarray], rate: int, out_dir: Path):
