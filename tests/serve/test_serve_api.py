@@ -289,3 +289,11 @@ def test_binding_beyond_loopback_warns(tiny_model, caplog):
 def test_job_json_is_plain_json(client):
     job = client.extract(fields={"example": "bell-piano", "query": "a bell"}).json()
     assert json.loads(json.dumps(job)) == job
+
+
+def test_a_one_sample_audio_query_upload_is_a_one_line_job_error(client):
+    """Issue 25: 1 sample at 44.1 kHz has none left at the encoder's rate (was a torch padding traceback)."""
+    buf = io.BytesIO()
+    sf.write(buf, np.full(1, 0.5, np.float32), 44100, format="WAV")
+    job = client.extract(fields={"example": "bell-piano"}, files={"audio_query": ("one.wav", buf.getvalue())}).json()
+    assert job["status"] == "error" and "too short" in job["error"] and "Traceback" not in job["error"], job
