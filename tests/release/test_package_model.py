@@ -102,7 +102,7 @@ def test_package_writes_a_float16_model_folder_with_scores_card_and_credits(tmp_
     # The corpus' mixtures also name their interferer's class (the wrong-query control).
     rows = [json.loads(line) for line in mixtures.read_text().splitlines()]
     mixtures.write_text("".join(json.dumps(row | {"interferer_class": "bell"}) + "\n" for row in rows))
-    (corpus / "clips.jsonl").write_text("")
+    (corpus / "clips.jsonl").write_text(Path(fixture_manifest).read_text())  # what the card counts
     (corpus / "state.json").write_text(json.dumps({"stages": {"done": True}}))
     (corpus / "credits.json").write_text(json.dumps([{"package": "sound-icons", "version": "0.1",
                                                       "licence": "GPL-2+"}]))
@@ -115,8 +115,47 @@ def test_package_writes_a_float16_model_folder_with_scores_card_and_credits(tmp_
     assert set(config["scores"]["test"]) == {"class_caption", "caption", "interferer_class_caption", "snr_db"}
     card = (shipped / "README.md").read_text()
     assert "# tqse-test" in card and "## Scores" in card
+    from tqse.models.card import render_card
+
+    assert card == render_card(config)  # the card says exactly what config.json records
+    data, selection = config["training"]["data"], config["training"]["selection"]
+    assert data["clips"] > 0 and data["classes"] > 0 and data["queries"].startswith("queries: ")
+    assert selection["chosen_on"] is None or selection["mixtures"] > 0
+    assert config["speed"]["extract_call_s"] > 0 and "## Licence of the weights" in card
     assert set(read_card_scores(shipped)) == {f"test_{f}_si_sdri" for f in package.FIELDS}
     assert "sound-icons 0.1" in (shipped / "TRAINING_DATA.md").read_text()
     if config["weights_dtype"] == "float16":
         assert all(t.dtype.itemsize == 2 for t in read_weights(shipped).values() if t.is_floating_point())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run", "shipped"]  # no staging copy left
+
+
+def test_card_only_re_renders_a_folder_from_its_records_and_the_run_config(tmp_path):
+    """`tqse package RUN --card-only MODEL`: the card of a folder packaged before the records existed (the
+    shipped v2, v0) gains data and selection records from the run's committed config; weights and scores stay."""
+    import shutil
+
+    from tqse.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "model"
+    shutil.copytree(root / "src" / "tqse" / "assets" / "default_model", folder)
+    config = json.loads((folder / "config.json").read_text())
+    weights = (folder / "model.safetensors").read_bytes()
+    del config["training"]["data"], config["training"]["selection"]
+    (folder / "config.json").write_text(json.dumps(config))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump({"data": {"manifests": {"mine": str(tmp_path / "m.jsonl")},
+                                                              "use": ["mine"], "split": "train", "snr_db": [-5, 5]},
+                                                     "query": {"mode": "audio"}, "eval": {}}))
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"path": f"{i}.wav", "class": c, "split": "train"}) + "\n"
+                                              for i, c in enumerate(["dog", "rain", "dog"])))
+    assert main(["package", str(run), str(folder), "--card-only", "--note", "chosen by hand"]) == 0
+    after = json.loads((folder / "config.json").read_text())
+    assert after["scores"] == config["scores"] and (folder / "model.safetensors").read_bytes() == weights
+    data = after["training"]["data"]
+    assert (data["clips"], data["classes"], data["class_names"]) == (3, 2, ["dog", "rain"])
+    assert data["queries"] == "queries: audio embeddings of the target clip" and "tier" not in data
+    assert after["training"]["selection"]["chosen_on"] is None
+    card = (folder / "README.md").read_text()
+    assert "No validation set chose it" in card and "chosen by hand" in card and "3 clips" in card
