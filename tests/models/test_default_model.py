@@ -74,7 +74,7 @@ def test_model_card_states_data_selection_scores_speed_and_licence(folder):
 def test_output_on_the_fixed_fixture_mixtures_is_pinned(model):
     from tqse.extract import Extractor
     from tqse.eval.metrics import si_sdr_improvement
-    from tqse.workflows.demo import fixture_mixtures
+    from helpers import fixture_mixtures
 
     folder, pinned_file = PINNED_MODELS[model]
     pinned = json.loads(pinned_file.read_text())
