@@ -85,3 +85,26 @@ def test_output_on_the_fixed_fixture_mixtures_is_pinned(model):
         score = float(si_sdr_improvement(item.target, estimate, item.mixture))
         assert score == pytest.approx(pinned[item.name], abs=0.02), item.name
 
+
+def test_tqse_models_and_the_page_header_describe_the_shipped_model_in_plain_words(monkeypatch, tmp_path, capsys):
+    """Issue 25.5: the model's own name (not "default_model"), one line on its data, one plain figure per set
+    (which mixtures, which query kind) and where the full card is; no raw card keys."""
+    from tqse.cli import main
+    from tqse.serve.service import model_summary
+
+    monkeypatch.delenv("TQSE_MODEL", raising=False)
+    monkeypatch.setenv("TQSE_HOME", str(tmp_path))
+    config = read_model_config(SHIPPED)
+    header = model_summary(SHIPPED, config, 1)
+    assert header["name"] == config["name"] == "tqse-conformer-builtin-v2" and header["has_card"]
+    assert header["trained_on"].startswith("the built-in corpus' `default` tier: 48 classes, 1,175 clips")
+    test, ood = header["figures"]
+    assert test.startswith("in-domain test: +3.3 dB SI-SDRi with natural captions, +5.8 dB with class templates")
+    assert ood.startswith("unseen sources: -0.3 dB SI-SDRi with natural captions, +5.0 dB with class templates")
+    assert "212 mixtures" in ood and "SNR -5..+5 dB" in ood
+    assert main(["models"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith("tqse-conformer-builtin-v2 (-n default) *: ")
+    for line in (header["trained_on"], test, ood, str(SHIPPED / "README.md")):
+        assert line in listing
+    assert "class_caption" not in listing and "si_sdri" not in listing

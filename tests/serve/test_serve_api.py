@@ -297,3 +297,19 @@ def test_a_one_sample_audio_query_upload_is_a_one_line_job_error(client):
     sf.write(buf, np.full(1, 0.5, np.float32), 44100, format="WAV")
     job = client.extract(fields={"example": "bell-piano"}, files={"audio_query": ("one.wav", buf.getvalue())}).json()
     assert job["status"] == "error" and "too short" in job["error"] and "Traceback" not in job["error"], job
+
+
+def test_the_header_links_the_full_model_card_when_there_is_one(client, server):
+    model = client.get("/api/models").json()["models"][0]
+    assert model["loaded"] and model["figures"] == [] and model["trained_on"] == ""
+    assert not model["has_card"]  # the tiny test model has no README.md
+    assert_error(client.get("/api/card"), 404, "has no card")
+    card = server.service.model_dir / "README.md"
+    card.write_text("---\nlibrary_name: tqse\n---\n# tiny\n")
+    try:
+        assert client.get("/api/models").json()["models"][0]["has_card"] is False  # read once, at start
+        reply = client.get("/api/card")
+        assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain")
+        assert reply.body.startswith(b"---\nlibrary_name: tqse")
+    finally:
+        card.unlink()
