@@ -62,7 +62,7 @@ PINNED = Path(__file__).resolve().parents[1] / "fixtures" / "demo_pinned.json"
 def test_demo_runs_the_demo_set_with_both_queries_and_writes_every_file(tmp_path, tiny_model, capsys):
     """Issue 25: nine mixtures, the right and the wrong query each, scored and written with a page to listen;
     a model whose card has no scores is told so instead of a typical figure."""
-    from tqse.workflows.showcase import demo_mixtures
+    from tqse.data.demo_set import demo_mixtures
 
     out = tmp_path / "show"
     assert main(["demo", "--checkpoint", str(tiny_model), "--out", str(out)]) == 0
@@ -84,7 +84,8 @@ def test_demo_runs_the_demo_set_with_both_queries_and_writes_every_file(tmp_path
 
 
 def test_the_meaning_line_says_when_the_model_does_badly_or_ignores_its_query():
-    from tqse.workflows.showcase import demo_mixtures, meaning
+    from tqse.data.demo_set import demo_mixtures
+    from tqse.workflows.showcase import meaning
 
     dog = next(m for m in demo_mixtures() if m.id == "dog-in-street")
     assert meaning(dog, 7.04, -11.2) == ("The dog is 7.0 dB clearer than in the mixture; asked for the traffic "
@@ -118,7 +119,8 @@ def test_the_expectation_comes_from_the_cards_unseen_source_score_or_says_there_
 def shipped_model_demo_scores() -> tuple[str, dict[str, dict[str, float]]]:
     from tqse.extract import Extractor
     from tqse.models.pretrained import shipped_model_dir
-    from tqse.workflows.showcase import demo_mixtures, score_mixture
+    from tqse.data.demo_set import demo_mixtures
+    from tqse.workflows.showcase import score_mixture
 
     extractor = Extractor.from_pretrained(shipped_model_dir(), device="cpu")
     scores = {m.id: {k: round(v, 3) for k, v in score_mixture(extractor, m)[0].items()} for m in demo_mixtures()}
