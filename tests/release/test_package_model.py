@@ -106,9 +106,14 @@ def test_package_writes_a_float16_model_folder_with_scores_card_and_credits(tmp_
     (corpus / "state.json").write_text(json.dumps({"stages": {"done": True}}))
     (corpus / "credits.json").write_text(json.dumps([{"package": "sound-icons", "version": "0.1",
                                                       "licence": "GPL-2+"}]))
+    pool = tmp_path / "data" / "pool"  # a built `pool` tier whose fixed mixtures include `unseen`
+    (pool / "mixtures").mkdir(parents=True)
+    (pool / "mixtures" / "unseen.jsonl").write_text(mixtures.read_text().replace('"test/', '"../../default/mixtures/test/'))
+    (pool / "state.json").write_text(json.dumps({"stages": {"done": True}}))
     monkeypatch.setenv("TQSE_DATA", str(tmp_path / "data"))
 
-    assert main(["package", str(run), str(tmp_path / "shipped"), "--name", "tqse-test", "--sets", "test"]) == 0
+    assert main(["package", str(run), str(tmp_path / "shipped"), "--name", "tqse-test",
+                 "--sets", "test", "corpus:pool:unseen"]) == 0
     shipped = tmp_path / "shipped"
     model, config = load_model_dir(shipped)
     assert config["name"] == "tqse-test" and config["training"]["steps"] == 2
@@ -122,7 +127,8 @@ def test_package_writes_a_float16_model_folder_with_scores_card_and_credits(tmp_
     assert data["clips"] > 0 and data["classes"] > 0 and data["queries"].startswith("queries: ")
     assert selection["chosen_on"] is None or selection["mixtures"] > 0
     assert config["speed"]["extract_call_s"] > 0 and "## Licence of the weights" in card
-    assert set(read_card_scores(shipped)) == {f"test_{f}_si_sdri" for f in package.FIELDS}
+    assert set(read_card_scores(shipped)) == {f"{s}_{f}_si_sdri" for s in ("test", "unseen") for f in package.FIELDS}
+    assert config["scores"]["unseen"]["caption"]["count"] == 3 and "**Unseen sources:**" in card
     assert "sound-icons 0.1" in (shipped / "TRAINING_DATA.md").read_text()
     if config["weights_dtype"] == "float16":
         assert all(t.dtype.itemsize == 2 for t in read_weights(shipped).values() if t.is_floating_point())

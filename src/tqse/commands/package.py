@@ -23,7 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("--checkpoint", metavar="DIR", help="checkpoint folder (default: RUN_DIR/checkpoints/best, "
                    "else RUN_DIR/checkpoints/last)")
     p.add_argument("--name", help="model name in its config and card (default: OUT_DIR's folder name)")
-    p.add_argument("--sets", nargs="+", default=list(SETS), help="built-in fixed-mixture sets to score on")
+    p.add_argument("--sets", nargs="+", default=list(SETS), help="fixed-mixture sets to score on: names of the "
+                   "built-in data's (test, ood) or a tier's (corpus:pool:unseen, recorded as unseen)")
     p.add_argument("--note", help="a sentence for the card on how this checkpoint was chosen among candidates "
                    "(e.g. which sets compared them before shipping)")
     p.add_argument("--card-only", action="store_true", help="re-render OUT_DIR's card; score and cast nothing")

@@ -26,8 +26,8 @@ class EvalSet:
 
 # The built-in corpus' fixed-mixture sets by name; a model's config may describe its own (``evaluation``).
 EVAL_SETS = {
-    "val": EvalSet("validation", "held-out recordings of the source families it trained on", False),
-    "test": EvalSet("in-domain test", "held-out recordings of the source families it trained on", False),
+    "val": EvalSet("validation", "recordings held out from training (whole recording groups)", False),
+    "test": EvalSet("in-domain test", "recordings held out from training (whole recording groups)", False),
     "ood": EvalSet("unseen sources", "recordings of source families it never trained on", True),
     "unseen": EvalSet("unseen sources", "recordings of source families no model here trains on (pool tier)", True),
 }
@@ -177,6 +177,12 @@ def _scores_table(config: dict) -> list[str]:
             if isinstance(s, dict):
                 rows.append(f"| `{name}` | {eval_set(config, name).mixtures} | {label} | {s['si_sdri']:+.2f} | "
                             f"{s.get('sdri', float('nan')):+.2f} | {s.get('count', '?')} | [{low:+.1f}, {high:+.1f}] |")
+    sel = (config.get("training") or {}).get("selection") or {}
+    low, high = sel.get("snr_db") or (float("nan"), float("nan"))
+    for query, value in (sel.get("scores") or {}).items():  # the validation that chose the checkpoint
+        rows.append(f"| `{sel.get('set')}` | {eval_set(config, str(sel.get('set'))).mixtures}; chose this checkpoint "
+                    f"| {QUERY_KINDS.get(query, query)} | {value:+.2f} | | {sel.get('mixtures', '?')} | "
+                    f"[{low:+.1f}, {high:+.1f}] |")
     return rows
 
 

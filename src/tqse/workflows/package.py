@@ -235,15 +235,17 @@ def best_checkpoint(run_dir: Path) -> Path:
 
 
 def score_sets(extractor, sets: Sequence[str], limit: int | None = None) -> dict:
-    """SI-SDRi and SDRi of ``extractor`` on the built-in corpus' fixed-mixture ``sets`` (``test``, ``ood`` ...)
-    with each query of :data:`FIELDS`, and each set's SNR range; ``limit``: the first N mixtures only."""
+    """SI-SDRi and SDRi of ``extractor`` on fixed-mixture ``sets`` (``test``, ``ood``: the built-in data's; or a
+    tier's, ``corpus:pool:unseen``, scored as ``unseen``) with each query of :data:`FIELDS`, and each set's SNR
+    range; ``limit``: the first N mixtures only."""
     from tqse.data.locations import resolve_manifest
     from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
 
     results = {}
-    for name in sets:
-        manifest = resolve_manifest(f"builtin:{name}")
+    for spec in sets:
+        manifest = resolve_manifest(spec if ":" in spec else f"builtin:{spec}")
+        name = spec.rsplit(":", 1)[-1]  # "corpus:pool:unseen" -> "unseen"
         snrs = [row.snr_db for row in read_mixtures(manifest)[:limit]]
         results[name] = {"snr_db": [min(snrs), max(snrs)]}
         scores = score_mixtures(extractor.model, extractor.encoder, manifest, extractor.sample_rate,
