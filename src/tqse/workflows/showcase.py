@@ -95,15 +95,20 @@ def run_showcase(out_dir: str | Path, model: str | Path | None = None) -> dict:
     model_dir = resolve_model(model)
     extractor = Extractor.from_pretrained(model_dir)
     rows = []
-    for item in demo_mixtures():
+    items = demo_mixtures()
+    sheet = spectrogram_sheet(len(items[0].mixture) / items[0].sample_rate, items[0].sample_rate)
+    for item in items:
         scores, audio = score_mixture(extractor, item)
         folder = out_dir / item.id
         for name, wav in audio.items():
             save_audio(folder / f"{name}.wav", wav, item.sample_rate)
-        write_spectrograms(folder / "spectrograms.png", item, audio, scores)
+        if sheet is not None:
+            sheet.write(folder / "spectrograms.png", item, audio, scores)
         rows.append({"id": item.id, "description": item.description, "right_query": item.right_query,
                      "wrong_query": item.wrong_query, **{k: round(v, 2) for k, v in scores.items()},
                      "meaning": meaning(item, scores["right"], scores["wrong"]), "folder": item.id})
+    if sheet is not None:
+        sheet.close()
     name = extractor.config.get("name") or model_dir.name
     summary = {"model": str(model_dir), "model_name": name, "mixtures_from": str(demo_dir()), "output": str(out_dir),
                "results": rows, "right_beats_wrong": sum(r["right"] > r["wrong"] for r in rows),
@@ -114,40 +119,60 @@ def run_showcase(out_dir: str | Path, model: str | Path | None = None) -> dict:
     return summary
 
 
-def write_spectrograms(path: Path, item: DemoMixture, audio: dict[str, np.ndarray], scores: dict) -> None:
-    """Six log spectrograms on one colour scale: what went in and came out (top), the references (bottom)."""
-    try:
+PANELS = ("mixture", "right_query", "wrong_query", "target", "residual", "interferer")
+
+
+class SpectrogramSheet:
+    """Six log spectrograms on one colour scale per mixture, as one PNG: what went in and came out (top), the
+    references (bottom). One figure serves every mixture (new images and titles each time): building the
+    axes and their ticks took most of a second per figure."""
+
+    def __init__(self, seconds: float, rate: int):
         import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        self.plt = plt
+        self.fig, axes = plt.subplots(2, 3, figsize=(14, 6), sharex=True, sharey=True)
+        self.fig.subplots_adjust(left=0.05, right=0.9, bottom=0.09, top=0.94, wspace=0.06, hspace=0.2)
+        self.axes = list(axes.flat)
+        self.images = []
+        for ax in self.axes:
+            self.images.append(ax.imshow(np.zeros((2, 2)), origin="lower", aspect="auto", cmap="magma",
+                                         extent=(0, seconds, 0, rate / 2000), interpolation="nearest"))
+            ax.set_xticks(np.arange(0, seconds + 1e-9, 2))
+            ax.set_yticks(np.arange(0, rate / 2000 + 1e-9, 2))
+        for ax in axes[1]:
+            ax.set_xlabel("time (s)")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("frequency (kHz)")
+        self.fig.colorbar(self.images[0], cax=self.fig.add_axes((0.915, 0.09, 0.012, 0.85)), label="power (dB)")
+
+    def write(self, path: Path, item: DemoMixture, audio: dict[str, np.ndarray], scores: dict) -> None:
+        from tqse.serve.spectrogram import power_db
+
+        titles = (f"mixture ({item.description})", f'right query "{item.right_query}": {scores["right"]:+.1f} dB',
+                  f'wrong query "{item.wrong_query}": {scores["wrong"]:+.1f} dB', "target (reference)",
+                  f"residual: {scores['residual']:+.1f} dB for the other sound", "other sound (reference)")
+        specs = [power_db(audio[key]) for key in PANELS]
+        top = max(float(spec.max()) for spec in specs)
+        for ax, image, title, spec in zip(self.axes, self.images, titles, specs):
+            image.set_data(spec)
+            image.set_clim(top - 80, top)
+            ax.set_title(title, fontsize=9)
+        self.fig.savefig(path, dpi=80)
+
+    def close(self) -> None:
+        self.plt.close(self.fig)
+
+
+def spectrogram_sheet(seconds: float, rate: int) -> SpectrogramSheet | None:
+    try:
+        return SpectrogramSheet(seconds, rate)
     except ImportError:
-        log.warning("matplotlib is not installed (pip install 'tqse[plots]'): no spectrogram PNG written")
-        return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from tqse.serve.spectrogram import power_db
-
-    rate = item.sample_rate
-    panels = ((f"mixture ({item.description})", "mixture"),
-              (f'right query "{item.right_query}": {scores["right"]:+.1f} dB', "right_query"),
-              (f'wrong query "{item.wrong_query}": {scores["wrong"]:+.1f} dB', "wrong_query"),
-              ("target (reference)", "target"), (f"residual: {scores['residual']:+.1f} dB for the other sound",
-                                                 "residual"), ("other sound (reference)", "interferer"))
-    specs = {key: power_db(audio[key]) for _, key in panels}
-    top = max(float(s.max()) for s in specs.values())
-    # a fixed layout rather than "constrained": the layout solver took most of the ~1.3 s per figure
-    fig, axes = plt.subplots(2, 3, figsize=(14, 6), sharex=True, sharey=True)
-    fig.subplots_adjust(left=0.05, right=0.9, bottom=0.09, top=0.94, wspace=0.06, hspace=0.2)
-    for ax, (title, key) in zip(axes.flat, panels):
-        image = ax.imshow(specs[key], origin="lower", aspect="auto", cmap="magma", vmin=top - 80, vmax=top,
-                          extent=(0, len(item.mixture) / rate, 0, rate / 2000), interpolation="nearest")
-        ax.set_title(title, fontsize=9)
-    for ax in axes[1]:
-        ax.set_xlabel("time (s)")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("frequency (kHz)")
-    fig.colorbar(image, cax=fig.add_axes((0.915, 0.09, 0.012, 0.85)), label="power (dB)")
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+        log.warning("matplotlib is not installed (pip install 'tqse[plots]'): no spectrogram PNGs written")
+        return None
 
 
 def write_page(out_dir: Path, summary: dict) -> Path:
