@@ -165,3 +165,24 @@ def test_card_only_re_renders_a_folder_from_its_records_and_the_run_config(tmp_p
     assert after["training"]["selection"]["chosen_on"] is None
     card = (folder / "README.md").read_text()
     assert "No validation set chose it" in card and "chosen by hand" in card and "3 clips" in card
+
+
+def test_the_selection_record_names_a_tier_set_and_reads_its_snr_range_from_the_mixtures_scored(tmp_path, monkeypatch):
+    """A run validated on a tier's set (``corpus:pool:val``) is recorded as chosen on ``val`` (was the whole
+    spec as its name), with the count and SNR range of the first ``eval.max_mixtures`` mixtures, the ones
+    training scored; a path is named by its file; an unreadable manifest still gives a record."""
+    pool = tmp_path / "data" / "pool"
+    (pool / "mixtures").mkdir(parents=True)
+    (pool / "state.json").write_text(json.dumps({"stages": {"done": True}}))
+    rows = [{"mixture": f"{i}.flac", "snr_db": snr} for i, snr in enumerate([-4.0, 3.5, 5.0, -5.0])]
+    (pool / "mixtures" / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.setenv("TQSE_DATA", str(tmp_path / "data"))
+
+    record = package.selection_record({"eval": {"manifest": "corpus:pool:val", "max_mixtures": 3,
+                                                "select_by": "mean"}}, "best", "best", "")
+    assert (record["set"], record["mixtures"], record["snr_db"], record["rule"]) == ("val", 3, [-4.0, 5.0], "mean")
+    by_path = package.selection_record({"eval": {"manifest": str(pool / "mixtures" / "val.jsonl")}}, "best", "best", "")
+    assert (by_path["set"], by_path["mixtures"], by_path["snr_db"]) == ("val", 4, [-5.0, 5.0])
+    missing = package.selection_record({"eval": {"manifest": "corpus:nope:val", "max_mixtures": 50}}, "best", "b", "")
+    assert (missing["set"], missing["mixtures"], missing["snr_db"]) == ("val", 50, None)
+    assert package.selection_record({"eval": {}}, "last", "last", "")["chosen_on"] is None

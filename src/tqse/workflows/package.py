@@ -179,20 +179,19 @@ def selection_record(run_config: dict, chosen: str, checkpoint: str, note: str) 
     if chosen == "last" or not ev.get("manifest"):
         return {"chosen_on": None, "rule": "the run's last checkpoint (no validation set chose it)"}
     manifest = str(ev["manifest"])
+    limit = int(ev.get("max_mixtures", 200))
     try:
-        count = min(sum(1 for _ in iter_jsonl(resolve_manifest(manifest))), int(ev.get("max_mixtures", 200)))
+        rows = [row for _, row in iter_jsonl(resolve_manifest(manifest))][:limit]
     except (ConfigError, ManifestError, OSError):
-        count = ev.get("max_mixtures")
-    record = {"chosen_on": manifest, "set": manifest.rsplit(":", 1)[-1] if manifest.startswith("builtin:")
-              else Path(manifest).stem, "mixtures": count, "rule": ev.get("select_by", "first"),
-              "query_field": ev.get("query_field", "caption")}
+        rows = []
+    snrs = [row["snr_db"] for row in rows if isinstance(row.get("snr_db"), (int, float))]
+    # "builtin:val" / "corpus:pool:val" -> "val"; a path -> its file name
+    name = manifest.rsplit(":", 1)[-1] if ":" in manifest and not Path(manifest).suffix else Path(manifest).stem
+    record = {"chosen_on": manifest, "set": name, "mixtures": len(rows) or limit,
+              "rule": ev.get("select_by", "first"), "query_field": ev.get("query_field", "caption"),
+              "snr_db": [min(snrs), max(snrs)] if snrs else None}
     if chosen == "named":
         record["named_checkpoint"] = checkpoint
-    try:
-        snrs = [row["snr_db"] for _, row in iter_jsonl(resolve_manifest(manifest)) if "snr_db" in row][:count]
-        record["snr_db"] = [min(snrs), max(snrs)] if snrs else None
-    except (ConfigError, ManifestError, OSError, TypeError):
-        pass
     return record | ({"note": note} if note else {})
 
 
