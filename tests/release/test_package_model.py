@@ -128,7 +128,7 @@ def test_package_writes_a_float16_model_folder_with_scores_card_and_credits(tmp_
     assert selection["chosen_on"] is None or selection["mixtures"] > 0
     assert config["speed"]["extract_call_s"] > 0 and "## Licence of the weights" in card
     assert set(read_card_scores(shipped)) == {f"{s}_{f}_si_sdri" for s in ("test", "unseen") for f in package.FIELDS}
-    assert config["scores"]["unseen"]["caption"]["count"] == 3 and "**Unseen sources:**" in card
+    assert config["scores"]["unseen"]["caption"]["count"] == 3 and "**Unseen sources (wider set):**" in card
     assert "sound-icons 0.1" in (shipped / "TRAINING_DATA.md").read_text()
     if config["weights_dtype"] == "float16":
         assert all(t.dtype.itemsize == 2 for t in read_weights(shipped).values() if t.is_floating_point())
@@ -186,3 +186,48 @@ def test_the_selection_record_names_a_tier_set_and_reads_its_snr_range_from_the_
     missing = package.selection_record({"eval": {"manifest": "corpus:nope:val", "max_mixtures": 50}}, "best", "b", "")
     assert (missing["set"], missing["mixtures"], missing["snr_db"]) == ("val", 50, None)
     assert package.selection_record({"eval": {}}, "last", "last", "")["chosen_on"] is None
+
+
+def test_card_only_with_sets_adds_a_score_the_folder_lacks_marked_as_scored_later(tmp_path, monkeypatch,
+                                                                                  fixture_manifest):
+    """`tqse package RUN MODEL --card-only --sets corpus:pool:unseen`: a shipped folder gains the unseen-source
+    score its card lacked, scored on its weights as they are; the card says it was scored later (no part in
+    choosing or packaging the checkpoint); weights and the scores it had stay; a second run scores nothing."""
+    import shutil
+
+    from tqse.cli import main
+    from tqse.data.fixed_mixtures import write_fixed_mixtures
+    from tqse.data.manifest import read_clips
+    from tqse.models.card import render_card, unseen_set
+
+    root = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "model"
+    shutil.copytree(root / "src" / "tqse" / "assets" / "default_model", folder)
+    before = json.loads((folder / "config.json").read_text())
+    weights = (folder / "model.safetensors").read_bytes()
+    before["scores"].pop("unseen", None)
+    before["training"]["selection"].pop("scored_later", None)
+    (folder / "config.json").write_text(json.dumps(before))
+    pool = tmp_path / "data" / "pool"  # a built `pool` tier with fixed `unseen` mixtures
+    mixtures = write_fixed_mixtures(read_clips(fixture_manifest, split="test"), pool / "mixtures", 3,
+                                    segment_seconds=1.0, name="unseen")
+    rows = [json.loads(line) for line in mixtures.read_text().splitlines()]
+    mixtures.write_text("".join(json.dumps(row | {"interferer_class": "bell"}) + "\n" for row in rows))
+    (pool / "state.json").write_text(json.dumps({"stages": {"done": True}}))
+    monkeypatch.setenv("TQSE_DATA", str(tmp_path / "data"))
+    run = root / "experiments" / "default_model" / "tqse-conformer-builtin-v2"
+
+    assert main(["package", str(run), str(folder), "--card-only", "--sets", "corpus:pool:unseen", "test"]) == 0
+    after = json.loads((folder / "config.json").read_text())
+    assert (folder / "model.safetensors").read_bytes() == weights
+    assert {k: v for k, v in after["scores"].items() if k != "unseen"} == before["scores"]  # `test` not re-scored
+    unseen = after["scores"]["unseen"]
+    assert set(unseen) == {"class_caption", "caption", "interferer_class_caption", "snr_db"}
+    assert unseen["caption"]["count"] == 3 and unseen_set(after) == "unseen"
+    assert after["training"]["selection"]["scored_later"] == ["unseen"]
+    card = (folder / "README.md").read_text()
+    assert card == render_card(after) and "unseen_caption_si_sdri" in card
+    assert "`test` and `ood` were scored after that choice" in card
+    assert "`unseen` was scored later, on the packaged folder as it is" in card and "**Unseen sources (wider set):**" in card
+    assert main(["package", str(run), str(folder), "--card-only", "--sets", "corpus:pool:unseen"]) == 0
+    assert json.loads((folder / "config.json").read_text()) == after

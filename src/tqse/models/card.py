@@ -29,7 +29,8 @@ EVAL_SETS = {
     "val": EvalSet("validation", "recordings held out from training (whole recording groups)", False),
     "test": EvalSet("in-domain test", "recordings held out from training (whole recording groups)", False),
     "ood": EvalSet("unseen sources", "recordings of source families it never trained on", True),
-    "unseen": EvalSet("unseen sources", "recordings of source families no model here trains on (pool tier)", True),
+    "unseen": EvalSet("unseen sources (wider set)", "recordings of source families no tier of the built-in corpus "
+                      "trains on, as in the demo", True),  # the pool tier's `unseen` split
 }
 QUERY_KINDS = {"caption": "natural captions", "class_caption": "class templates (\"this is the sound of dog\")",
                "interferer_class_caption": "the wrong query (the other sound's class template)"}
@@ -155,11 +156,16 @@ def _selection_section(config: dict) -> list[str]:
         if got:
             text += " There it scored " + " and ".join(f"{v:+.2f} dB SI-SDRi with {SHORT.get(k, k)}"
                                                       for k, v in got.items()) + "."
-    scored = [f"`{n}`" for n in scored_sets(config) if n != sel.get("set")]
+    later = [n for n in sel.get("scored_later") or [] if n in scored_sets(config)]
+    scored = [f"`{n}`" for n in scored_sets(config) if n != sel.get("set") and n not in later]
     if scored:
         text += (f" {' and '.join(scored)} were scored after that choice, when the folder was packaged; whoever "
                  "ships a model compares packaged candidates on them, so treat them as looked at before "
                  "shipping, not as untouched held-out sets.")
+    if later:
+        text += (f" {' and '.join(f'`{n}`' for n in later)} {'was' if len(later) == 1 else 'were'} scored later, on "
+                 "the packaged folder as it is (`tqse package --card-only --sets`): no part in choosing this "
+                 "checkpoint or in packaging it.")
     return [text] + (["", sel["note"]] if sel.get("note") else [])
 
 

@@ -13,7 +13,8 @@ weights, scores, a model card); the release step that made every shipped default
    corpus tier the run trained on).
 
 ``--card-only`` (:func:`refresh_card`) re-renders the card of an existing model folder from its config and a
-run's ``config.yaml`` (a run folder or a committed copy under ``experiments/``), weights and scores untouched.
+run's ``config.yaml`` (a run folder or a committed copy under ``experiments/``), weights and scores untouched;
+with ``--sets``, it also scores the folder on the named sets it has no score for (recorded as scored later).
 """
 
 from __future__ import annotations
@@ -85,9 +86,13 @@ def package_model(run_dir: str | Path, out_dir: str | Path, *, checkpoint: str |
 
 
 def refresh_card(run: str | Path, model_dir: str | Path, *, note: str | None = None,
-                 description: str | None = None) -> str:
+                 description: str | None = None, add_sets: Sequence[str] = ()) -> str:
     """Re-render ``model_dir``'s card from its ``config.json``, adding the data and selection records from
-    ``run`` (a run folder or its ``config.yaml``) where missing; weights, scores and speed are kept."""
+    ``run`` (a run folder or its ``config.yaml``) where missing; weights, scores and speed are kept.
+    ``add_sets``: fixed-mixture sets (as :func:`score_sets` takes them) the folder has no score on yet, scored
+    now on its weights as they are and recorded as scored later (``training.selection.scored_later``), so the
+    card says they played no part in choosing or packaging it; sets it has scores for are left as they are."""
+    from tqse.extract import Extractor
     from tqse.models.model_dir import CONFIG_NAME, read_model_config
 
     model_dir, run = Path(model_dir), Path(run)
@@ -100,6 +105,14 @@ def refresh_card(run: str | Path, model_dir: str | Path, *, note: str | None = N
         metrics = (run if run.is_dir() else run.parent) / "metrics.jsonl"
         training["selection"] = selection_record(run_config, "best", "best", "") | {
             "scores": val_scores(metrics, step, run_config)}
+    new_sets = [spec for spec in add_sets if spec.rsplit(":", 1)[-1] not in (config.get("scores") or {})]
+    if new_sets:
+        torch.set_num_threads(2)
+        added = score_sets(Extractor.from_pretrained(model_dir, device="cpu"), new_sets)
+        config.setdefault("scores", {}).update(
+            {s: {f: added[s][f] for f in FIELDS if f in added[s]} | {"snr_db": added[s]["snr_db"]} for s in added})
+        later = training["selection"].setdefault("scored_later", [])
+        later += [s for s in added if s not in later]
     if note is not None:
         training["selection"]["note"] = note
     if description is not None:
