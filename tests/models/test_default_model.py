@@ -97,7 +97,7 @@ def test_tqse_models_and_the_page_header_describe_the_shipped_model_in_plain_wor
     config = read_model_config(SHIPPED)
     header = model_summary(SHIPPED, config, 1)
     assert header["name"] == config["name"] == "tqse-conformer-builtin-v2" and header["has_card"]
-    assert header["trained_on"].startswith("the built-in corpus' `default` tier: 48 classes, 1,175 clips")
+    assert header["trained_on"].startswith("the built-in corpus' default tier: 48 classes, 1,175 clips")
     test, ood = header["figures"]
     assert test.startswith("in-domain test: +3.3 dB SI-SDRi with natural captions, +5.8 dB with class templates")
     assert ood.startswith("unseen sources: -0.3 dB SI-SDRi with natural captions, +5.0 dB with class templates")
@@ -108,3 +108,4 @@ def test_tqse_models_and_the_page_header_describe_the_shipped_model_in_plain_wor
     for line in (header["trained_on"], test, ood, str(SHIPPED / "README.md")):
         assert line in listing
     assert "class_caption" not in listing and "si_sdri" not in listing
+    assert "`" not in header["trained_on"] + "".join(header["figures"])  # markdown marks stay in the card

@@ -101,9 +101,15 @@ def plain_summary(folder: str | Path, config: dict) -> dict:
     """What ``tqse models`` and the page header show: name, one line on the data, one figure per set, card."""
     folder = Path(folder)
     card = folder / "README.md"
-    return {"name": config.get("name") or folder.name, "trained_on": data_line(config),
-            "figures": [figure(config, name) for name in scored_sets(config)],
+    figures = [figure(config, name) for name in scored_sets(config)]
+    # the card's markdown code marks (`default`) would show as literal backticks on the page and in a terminal
+    return {"name": config.get("name") or folder.name, "trained_on": _plain(data_line(config)),
+            "figures": [f | {"line": _plain(f["line"])} for f in figures],
             "card": str(card) if card.is_file() else None}
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")
 
 
 # -- the card -------------------------------------------------------------------------------------------------
