@@ -59,14 +59,21 @@ DEMO_FILES = ("mixture", "right_query", "wrong_query", "residual", "target", "in
 PINNED = Path(__file__).resolve().parents[1] / "fixtures" / "demo_pinned.json"
 
 
-def test_demo_runs_the_demo_set_with_both_queries_and_writes_every_file(tmp_path, tiny_model, capsys):
+def test_demo_runs_the_demo_set_with_both_queries_and_writes_every_file(tmp_path, tiny_model, capsys, monkeypatch):
     """Issue 25: nine mixtures, the right and the wrong query each, scored and written with a page to listen;
-    a model whose card has no scores is told so instead of a typical figure."""
+    a model whose card has no scores is told so instead of a typical figure. `--open` opens the page, and
+    where no browser can, says which file to open."""
+    import webbrowser
+
     from tqse.data.demo_set import demo_mixtures
 
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda uri: opened.append(uri) and False)  # no browser here
     out = tmp_path / "show"
-    assert main(["demo", "--checkpoint", str(tiny_model), "--out", str(out)]) == 0
+    assert main(["demo", "--checkpoint", str(tiny_model), "--out", str(out), "--open"]) == 0
     printed = capsys.readouterr().out
+    assert opened == [(out / "index.html").resolve().as_uri()]
+    assert printed.rstrip().endswith(f"no browser found here: open {out / 'index.html'} in one")
     items = demo_mixtures()
     assert 6 <= len(items) <= 10
     summary = json.loads((out / "summary.json").read_text())
