@@ -90,3 +90,12 @@ def test_docs_efficiency_opens_with_the_shipped_models_card_figures(card):
         assert f"`{name}`" in answer and f"**{triple(card, name)}**" in answer
     speed = card["speed"]
     assert f"{speed['separator_s']:.3f} s in the separator, {speed['extract_call_s']:.3f} s per `extract()` call" in answer
+
+
+def test_readme_opens_with_what_tqse_does_and_the_demo_command_in_under_40_lines():
+    """Issue 25: the first five minutes. What tqse does, what the paper claims against what tqse measured, and
+    the one command that shows the shipped model at work, before line 40."""
+    opening = README.splitlines()[:40]
+    assert opening[0].startswith("# tqse") and any("**The paper reports**" in line for line in opening)
+    assert any("**What tqse measured**" in line for line in opening)
+    assert any(line.strip() == "bash scripts/install.sh && .venv/bin/tqse demo" for line in opening)
