@@ -119,7 +119,7 @@ def test_trap_dash_input_that_is_empty_is_a_clean_error(work, monkeypatch, capsy
 def test_trap_models_by_name_and_tqse_models(work, capsys):
     assert main(["models"]) == 0
     listing = capsys.readouterr().out
-    assert "tiny" in listing and "32000" in listing and "hash" in listing
+    assert "tiny" in listing and "32 kHz" in listing and "hash" in listing
     assert main(["extract", str(AMEN), "-q", "x", "-n", "paper"]) == 2
     err = capsys.readouterr().err
     assert "unknown model 'paper'" in err and "tiny" in err  # names the models there are

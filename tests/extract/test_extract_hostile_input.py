@@ -216,3 +216,62 @@ def test_huge_embedding_or_audio_query_is_an_error_not_nan_output(extractor):
         assert np.isfinite(out).all()
     except USER_ERRORS as err:
         assert "query" in str(err)
+
+
+# -- issue 25: the last two tracebacks, and their neighbours --------------------------------------------------
+@pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000, 96000])
+def test_a_one_sample_audio_query_is_a_one_line_error_at_every_rate(extractor, tiny_model, tmp_path, capsys, rate):
+    """A 1-sample query file at 44.1 kHz had no sample left at the hash encoder's 16 kHz: RuntimeError from
+    torch.nn.functional.pad. Every rate, as a file, an array, and through `tqse extract --audio-query`."""
+    query = tmp_path / f"one_sample_{rate}.wav"
+    sf.write(query, np.full(1, 0.5, np.float32), rate)
+    mixture = tone(300, 0.3, 16000)
+    with pytest.raises(USER_ERRORS, match=f"one_sample_{rate}.wav: 1 sample at {rate} Hz.*too short"):
+        extractor.extract(mixture, 16000, audio_query=str(query))
+    with pytest.raises(USER_ERRORS, match="audio query: 1 sample .*too short"):
+        extractor.extract(mixture, 16000, audio_query=np.full(1, 0.5, np.float32), audio_query_rate=rate)
+    sf.write(tmp_path / "in.wav", mixture, 16000)
+    assert main(["extract", str(tmp_path / "in.wav"), "--audio-query", str(query), "-o", str(tmp_path / "o.wav"),
+                 "--checkpoint", str(tiny_model), "--no-progress"]) == 2
+    one_line_error(capsys, f"one_sample_{rate}.wav", "too short")
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_an_encoder_given_a_clip_with_no_samples_at_its_rate_names_the_problem(hash_encoder):
+    from tqse.errors import QueryError
+
+    with pytest.raises(QueryError, match="no samples left"):
+        hash_encoder.embed_audio(np.full(1, 0.5, np.float32), 44100)
+
+
+@pytest.mark.parametrize("shape", [(100, 0), (0, 100), (0, 2), (2, 0), (0, 0)])
+def test_arrays_with_zero_channels_or_zero_length_are_one_line_errors(extractor, shape):
+    """np.zeros((100, 0)) reached a numpy reduction: ValueError "zero-size array to reduction operation"."""
+    for kind in (np.zeros, torch.zeros):
+        with pytest.raises(USER_ERRORS, match=r"holds no samples \(zero channels or zero length\)"):
+            extractor.extract(kind(shape), 16000, text="x")
+        with pytest.raises(USER_ERRORS, match="audio query: shape .* holds no samples"):
+            extractor.extract(tone(300, 0.3, 16000), 16000, audio_query=kind(shape), audio_query_rate=16000)
+
+
+def test_neighbours_already_clean_stay_clean(extractor):
+    for bad, needle in ((np.zeros(0), "zero length"), (np.zeros(0, np.float32), "zero length")):
+        with pytest.raises(USER_ERRORS, match=needle):
+            extractor.extract(bad, 16000, text="x")
+    with pytest.raises(USER_ERRORS, match="non-empty"):
+        extractor.extract(tone(300, 0.3, 16000), 16000, embedding=np.zeros(0, np.float32))
+    with pytest.raises(USER_ERRORS, match="non-empty"):
+        extractor.extract(tone(300, 0.3, 16000), 16000, embedding=np.zeros((1, 0), np.float32))
+
+
+@pytest.mark.parametrize("rate", [1000, 8000, 11025, 16000, 22050, 44100, 48000, 96000, 192000, 384000, 768000])
+def test_a_one_frame_mixture_is_extracted_at_every_rate(extractor, tiny_model, tmp_path, rate):
+    out = extractor.extract(np.full(1, 0.5, np.float32), rate, text="x")
+    assert out.shape == (1,) and np.isfinite(out).all()
+    stereo = extractor.extract(np.full((1, 2), 0.5, np.float32), rate, text="x", layout="TC")
+    assert stereo.shape == (1, 2) and np.isfinite(stereo).all()
+    if rate <= 192000:  # WAV headers hold any of these; 384 kHz and up is checked by the API path above
+        sf.write(tmp_path / "one.wav", np.full(1, 0.5, np.float32), rate)
+        assert main(["extract", str(tmp_path / "one.wav"), "-q", "x", "-o", str(tmp_path / "o.wav"),
+                     "--checkpoint", str(tiny_model), "--no-progress"]) == 0
+        assert sf.info(str(tmp_path / "o.wav")).frames == 1

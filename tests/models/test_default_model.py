@@ -30,27 +30,51 @@ def test_the_shipped_model_is_the_default_without_a_path(monkeypatch, tmp_path):
     assert Path(default_model_dir()).resolve() == SHIPPED.resolve()
 
 
-def test_model_card_states_data_licences_training_and_scores():
-    config = read_model_config(SHIPPED)
-    card = (SHIPPED / "README.md").read_text()
-    for heading in ("## Training data and licences", "## Scores", "## Speed", "## Limits"):
+# Every committed model folder (the shipped model, the experiment checkpoints) carries a complete card.
+MODEL_FOLDERS = sorted(p.parent for p in [*(ROOT / "src").rglob("model.safetensors"),
+                                          *(ROOT / "experiments").rglob("model.safetensors")])
+
+
+def test_every_committed_model_folder_is_found():
+    assert SHIPPED in MODEL_FOLDERS and len(MODEL_FOLDERS) >= 2
+
+
+@pytest.mark.parametrize("folder", MODEL_FOLDERS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_model_card_states_data_selection_scores_speed_and_licence(folder):
+    """Issue 25.3: what the weights were trained on, which set chose them (and that test/ood were looked at),
+    scores on every set with its SNR range, speed, and the licence situation in plain words."""
+    from tqse.models.card import render_card
+
+    config = read_model_config(folder)
+    card = (folder / "README.md").read_text()
+    assert card == render_card(config), "the card is rendered from config.json: run `tqse package --card-only`"
+    for heading in ("## What the weights were trained on", "## How this checkpoint was chosen", "## Scores",
+                    "## Licence of the weights", "## Limits"):
         assert heading in card
-    assert "SNR" in card and "wrong query" in card
+    data, selection = config["training"]["data"], config["training"]["selection"]
+    assert data["tier"] and data["classes"] > 0 and data["clips"] > 0 and data["source_families"] > 0
+    assert data["queries"].startswith("queries: ") and f"{data['clips']:,} clips" in card
+    assert selection["chosen_on"] and selection["mixtures"] > 0 and "looked at before shipping" in card
     assert config["training"]["steps"] > 0 and config["training"]["train_minutes"] > 0
+    assert config["speed"]["extract_call_s"] > 0 and "Speed" in card
+    for phrase in ("What tqse grants", "What is unsettled", "What that means in practice", "tqse prepare folder"):
+        assert phrase in card
+    assert "Debian" in (folder / "TRAINING_DATA.md").read_text()
     for split in ("test", "ood"):
         scores = config["scores"][split]
         assert {"class_caption", "caption", "interferer_class_caption", "snr_db"} <= set(scores)
         # The model listens to its query: the interferer's class template scores far below the right one.
         assert scores["interferer_class_caption"]["si_sdri"] < scores["class_caption"]["si_sdri"] - 2
-    assert "Debian" in (SHIPPED / "TRAINING_DATA.md").read_text()
-    assert (SHIPPED / "model.safetensors").stat().st_size <= 20e6
+        low, high = scores["snr_db"]
+        assert f"[{low:+.1f}, {high:+.1f}]" in card
+    assert (folder / "model.safetensors").stat().st_size <= 20e6
 
 
 @pytest.mark.parametrize("model", sorted(PINNED_MODELS))
 def test_output_on_the_fixed_fixture_mixtures_is_pinned(model):
     from tqse.extract import Extractor
     from tqse.eval.metrics import si_sdr_improvement
-    from tqse.workflows.demo import fixture_mixtures
+    from helpers import fixture_mixtures
 
     folder, pinned_file = PINNED_MODELS[model]
     pinned = json.loads(pinned_file.read_text())
@@ -60,3 +84,28 @@ def test_output_on_the_fixed_fixture_mixtures_is_pinned(model):
         assert estimate.shape == item.mixture.shape and np.isfinite(estimate).all()
         score = float(si_sdr_improvement(item.target, estimate, item.mixture))
         assert score == pytest.approx(pinned[item.name], abs=0.02), item.name
+
+
+def test_tqse_models_and_the_page_header_describe_the_shipped_model_in_plain_words(monkeypatch, tmp_path, capsys):
+    """Issue 25.5: the model's own name (not "default_model"), one line on its data, one plain figure per set
+    (which mixtures, which query kind) and where the full card is; no raw card keys."""
+    from tqse.cli import main
+    from tqse.serve.service import model_summary
+
+    monkeypatch.delenv("TQSE_MODEL", raising=False)
+    monkeypatch.setenv("TQSE_HOME", str(tmp_path))
+    config = read_model_config(SHIPPED)
+    header = model_summary(SHIPPED, config, 1)
+    assert header["name"] == config["name"] == "tqse-conformer-builtin-v2" and header["has_card"]
+    assert header["trained_on"].startswith("the built-in corpus' default tier: 48 classes, 1,175 clips")
+    test, ood = header["figures"]
+    assert test.startswith("in-domain test: +3.3 dB SI-SDRi with natural captions, +5.8 dB with class templates")
+    assert ood.startswith("unseen sources: -0.3 dB SI-SDRi with natural captions, +5.0 dB with class templates")
+    assert "212 mixtures" in ood and "SNR -5..+5 dB" in ood
+    assert main(["models"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith("tqse-conformer-builtin-v2 (-n default) *: ")
+    for line in (header["trained_on"], test, ood, str(SHIPPED / "README.md")):
+        assert line in listing
+    assert "class_caption" not in listing and "si_sdri" not in listing
+    assert "`" not in header["trained_on"] + "".join(header["figures"])  # markdown marks stay in the card

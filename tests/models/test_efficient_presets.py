@@ -1,4 +1,4 @@
-"""The CPU-efficient candidates (docs/EFFICIENCY.md): complex I/O and the dilated-convolution backbone."""
+"""The CPU-efficient candidates (experiments/EFFICIENCY_NOTEBOOK.md): complex I/O and the dilated-convolution backbone."""
 
 import pytest
 import torch

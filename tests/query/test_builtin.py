@@ -31,6 +31,28 @@ def test_loads_without_files_and_names_its_weights(encoder):
     assert (ASSET_DIR / "LICENSE.md").exists()
 
 
+def test_the_encoder_weights_state_what_they_trained_on_and_their_licence_situation(tmp_path):
+    """Issue 25.3 for the committed encoder: its LICENSE.md counts the clips it trained on (the `train` split,
+    not every clip credited) and states the licence situation of weights trained on GPL and CC-BY-SA audio as
+    the model cards do (was: "a statistical summary of these recordings, not a copy of them")."""
+    from tqse.data.manifest import ClipRecord
+    from tqse.query.builtin_train import WEIGHTS_LICENCE, write_credits
+
+    config = json.loads((ASSET_DIR / "config.json").read_text())
+    committed = (ASSET_DIR / "LICENSE.md").read_text()
+    clips = config["training"]["clips"]
+    assert f"({clips['train']} of its {sum(clips.values())} captioned clips" in committed
+    assert committed.endswith(WEIGHTS_LICENCE + "\n") and "not a copy" not in committed
+    for phrase in ("What tqse grants", "What is unsettled", "What that means in practice", "tqse encoder train"):
+        assert phrase in WEIGHTS_LICENCE
+    records = [ClipRecord(f"{i}.flac", ["a dog"], extra={"split": split, "source": "pkg 1.0", "licence": "GPL-2+"})
+               for i, split in enumerate(["train", "train", "val"])]
+    write_credits(tmp_path / "clips.jsonl", records, tmp_path / "LICENSE.md")
+    written = (tmp_path / "LICENSE.md").read_text()
+    assert "(2 of its 3 captioned clips" in written and "| pkg 1.0 | 3 | GPL-2+ |" in written
+    assert written.endswith(WEIGHTS_LICENCE + "\n")
+
+
 def test_text_tower_is_the_real_minilm(encoder):
     t = encoder.embed_text(["a dog barks loudly", "a dog is barking", "a train rings at night"])
     assert torch.allclose(t.norm(dim=-1), torch.ones(3), atol=1e-5)

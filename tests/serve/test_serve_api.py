@@ -54,12 +54,13 @@ def test_page_and_assets_are_served_and_offline(client):
 
 def test_examples_are_listed_and_playable(client):
     catalogue = client.get("/api/examples").json()
-    assert len(catalogue["mixtures"]) >= 3 and len(catalogue["queries"]) >= 3
+    assert len(catalogue["mixtures"]) >= 12 and len(catalogue["queries"]) >= 3
+    assert catalogue["mixtures"][0]["id"] == "voice-over-traffic"  # the demo set first
     for item in catalogue["mixtures"] + catalogue["queries"]:
         reply = client.get(item["url"])
         assert reply.status == 200 and reply.headers["Content-Type"] == "audio/wav"
         wav, rate = sf.read(io.BytesIO(reply.body))
-        assert rate == 32000 and len(wav) > rate
+        assert rate in (16000, 32000) and len(wav) > rate  # the demo set is 16 kHz, the fixture 32 kHz
         assert all(source["credit"] for source in item["sources"])
 
 
@@ -289,3 +290,27 @@ def test_binding_beyond_loopback_warns(tiny_model, caplog):
 def test_job_json_is_plain_json(client):
     job = client.extract(fields={"example": "bell-piano", "query": "a bell"}).json()
     assert json.loads(json.dumps(job)) == job
+
+
+def test_a_one_sample_audio_query_upload_is_a_one_line_job_error(client):
+    """Issue 25: 1 sample at 44.1 kHz has none left at the encoder's rate (was a torch padding traceback)."""
+    buf = io.BytesIO()
+    sf.write(buf, np.full(1, 0.5, np.float32), 44100, format="WAV")
+    job = client.extract(fields={"example": "bell-piano"}, files={"audio_query": ("one.wav", buf.getvalue())}).json()
+    assert job["status"] == "error" and "too short" in job["error"] and "Traceback" not in job["error"], job
+
+
+def test_the_header_links_the_full_model_card_when_there_is_one(client, server):
+    model = client.get("/api/models").json()["models"][0]
+    assert model["loaded"] and model["figures"] == [] and model["trained_on"] == ""
+    assert not model["has_card"]  # the tiny test model has no README.md
+    assert_error(client.get("/api/card"), 404, "has no card")
+    card = server.service.model_dir / "README.md"
+    card.write_text("---\nlibrary_name: tqse\n---\n# tiny\n")
+    try:
+        assert client.get("/api/models").json()["models"][0]["has_card"] is False  # read once, at start
+        reply = client.get("/api/card")
+        assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain")
+        assert reply.body.startswith(b"---\nlibrary_name: tqse")
+    finally:
+        card.unlink()

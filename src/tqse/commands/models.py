@@ -30,16 +30,31 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{"name": m.name, "path": str(m.path), "size_bytes": m.size_bytes,
                            "sample_rate": m.sample_rate, "encoder": m.encoder, "scores": m.scores,
-                           "default": m.is_default} for m in models], indent=2))
+                           "default": m.is_default, "summary": m.summary} for m in models], indent=2))
         return 0
     if not models:
         print(f"no models installed (looked in the package and {models_home()}); `tqse demo` trains one")
         return 0
-    print(f"{'NAME':<20} {'SIZE':>9} {'RATE':>7}  {'ENCODER':<10} SCORES")
     for m in models:
-        scores = ", ".join(f"{k} {v:g}" for k, v in m.scores.items()) or "-"
-        name = m.name + (" *" if m.is_default else "")
-        print(f"{name:<20} {_size(m.size_bytes):>9} {m.sample_rate or '-':>7}  {m.encoder or '-':<10} {scores}")
+        print("\n".join(describe(m)) + "\n")
     note = "* default model. " if any(m.is_default for m in models) else ""
-    print(f"\n{note}Models live in {models_home()} (one folder each); use `tqse extract -n NAME`.")
+    print(f"{note}Models live in {models_home()} (one folder each); use `tqse extract -n NAME`.")
     return 0
+
+
+def describe(m) -> list[str]:
+    """A model in plain words: `-n` name and the model's own, size, rate, encoder; what it was trained on; one
+    figure per evaluation set (what mixtures, which query kind); where its full card is."""
+    own = m.summary.get("name") or m.name
+    title = own + (f" (-n {m.name})" if own != m.name else "") + (" *" if m.is_default else "")
+    rate = f"{m.sample_rate / 1000:g} kHz" if m.sample_rate else "rate unknown"
+    lines = [f"{title}: {_size(m.size_bytes)}, {rate}, query encoder {m.encoder or 'unknown'}"]
+    if m.summary.get("trained_on"):
+        lines.append(f"    trained on {m.summary['trained_on']}")
+    figures = [f["line"] for f in m.summary.get("figures", [])]
+    if not figures and m.scores:
+        figures = ["scores from its card: " + ", ".join(f"{k} {v:g}" for k, v in m.scores.items())]
+    lines += [f"    {line}" for line in figures or ["no scores recorded"]]
+    if m.summary.get("card"):
+        lines.append(f"    card: {m.summary['card']}")
+    return lines

@@ -37,6 +37,9 @@ DEPTHS = ("int16", "int24", "float32")
 MAX_QUERY_CHARS = 2000  # captions are a sentence; longer text is almost certainly a mistake (a file pasted)
 MAX_CHANNELS = 64
 LAYOUTS = ("T", "CT", "TC")
+# An audio query shorter than this says nothing about a sound; a 1-sample file at 44.1 kHz resampled to an
+# encoder's 16 kHz had no samples left and failed inside torch's padding with a traceback.
+MIN_AUDIO_QUERY_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -137,17 +140,25 @@ def audio_queries(audio_query, rate: int | None) -> tuple[list[tuple[np.ndarray,
     clips = []
     for item in items:
         if isinstance(item, (str, os.PathLike)):
-            clips.append(load_audio(item))
+            clips.append(_long_enough(*load_audio(item), f"audio query {os.fspath(item)}"))
             continue
         if rate is None:
             raise QueryError("audio_query given as an array needs audio_query_rate")
         data, _ = to_channels_first(item, "audio query")
         wav = validate_audio(data.mean(axis=0).astype(np.float32), "audio query")
-        clips.append((wav, sample_rate("audio_query_rate", rate)))
+        clips.append(_long_enough(wav, sample_rate("audio_query_rate", rate), "audio query"))
     for wav, _ in clips:
         if not np.isfinite(wav).all():
             raise AudioError("audio query: contains NaN/Inf samples")
     return clips, many
+
+
+def _long_enough(wav: np.ndarray, rate: int, name: str) -> tuple[np.ndarray, int]:
+    if len(wav) < MIN_AUDIO_QUERY_SECONDS * rate:
+        samples = f"{len(wav)} sample" + ("" if len(wav) == 1 else "s")
+        raise AudioError(f"{name}: {samples} at {rate} Hz ({1000 * len(wav) / rate:.2g} ms) is too short to "
+                         f"describe a sound: give at least {1000 * MIN_AUDIO_QUERY_SECONDS:g} ms")
+    return wav, rate
 
 
 def embedding_queries(embedding) -> tuple[torch.Tensor, bool]:
@@ -191,6 +202,8 @@ def to_channels_first(audio, name: str = "input audio", layout: str | None = Non
         raise AudioError(f"{name}: unsupported dtype {array.dtype}: pass float or integer PCM samples")
     if array.ndim not in (1, 2):
         raise AudioError(f"{name}: expected [T], [C, T] or [T, C], got {array.ndim}-D shape {tuple(array.shape)}")
+    if array.ndim == 2 and array.size == 0:  # np.zeros((100, 0)) reached a reduction and raised numpy's ValueError
+        raise AudioError(f"{name}: shape {tuple(array.shape)} holds no samples (zero channels or zero length)")
     chosen = _layout(array.shape, name, layout)
     dtype = array.dtype if array.dtype.kind == "f" else np.float32
     if kind == "torch":

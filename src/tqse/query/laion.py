@@ -9,8 +9,8 @@ Two sources:
   ``preprocessor_config.json``), loaded with ``from_pretrained(..., local_files_only=True)``.
 
 The ``laion_clap`` package is not used: it imports torchvision (unusable with current torch) and calls the
-hub at import time. Embeddings from this loader equal ``laion_clap``'s (cosine 1.0000; see
-``shared/notes/clap_offline.md`` §3). Unlike the libraries, clips longer than 10 s are centre-cropped, not
+hub at import time. Embeddings from this loader equal ``laion_clap``'s (cosine 1.0000, measured on random
+weights, HTSAT-tiny and HTSAT-base). Unlike the libraries, clips longer than 10 s are centre-cropped, not
 randomly cropped, so every embedding is reproducible.
 
 Dimensions: B batch, T samples at 48 kHz, N = 1001 mel frames, M = 64 mel bins, D = 512.

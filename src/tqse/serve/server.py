@@ -113,6 +113,11 @@ class Handler(BaseHTTPRequestHandler):
                                "queue": service.jobs.stats(), "limits": self._limits()})
         if path == "/api/models":
             return self._json({"models": service.models()})
+        if path == "/api/card":
+            card = service.model_dir / "README.md"
+            if not card.is_file():
+                raise HTTPError(404, f"model {service.card['name']} has no card (README.md)")
+            return self._bytes(card.read_bytes(), "text/plain; charset=utf-8")
         if path == "/api/examples":
             return self._json(examples.catalogue())
         if path == "/api/colorbar.png":

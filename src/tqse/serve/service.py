@@ -76,8 +76,11 @@ class DecodedRequest:
 
 # -- models ----------------------------------------------------------------------------------------------
 def model_summary(model_dir: Path, config: dict[str, Any], parameters: int | None = None) -> dict:
-    """Name, architecture, rate, encoder and any scores the model folder carries (``card.json``,
-    ``scores.json`` or ``config["scores"]``/``config["trained_with"]["scores"]``)."""
+    """The model's own name (its config's, else its folder's), architecture, rate, encoder, what it was trained
+    on and one plain figure per evaluation set (:func:`tqse.models.card.plain_summary`), and any raw scores the
+    folder carries (``card.json``, ``scores.json`` or ``config["scores"]``/``config["trained_with"]["scores"]``)."""
+    from tqse.models.card import plain_summary
+
     scores: dict = {}
     for name in ("card.json", "scores.json"):
         path = model_dir / name
@@ -89,8 +92,11 @@ def model_summary(model_dir: Path, config: dict[str, Any], parameters: int | Non
                 log.warning("%s: unreadable, ignored", path)
             break
     scores = scores or config.get("scores") or config.get("trained_with", {}).get("scores") or {}
-    return {"name": model_dir.name, "model": config.get("model"), "sample_rate": config.get("sample_rate"),
-            "encoder": config.get("encoder", {}).get("name"), "parameters": parameters, "scores": scores}
+    plain = plain_summary(model_dir, config)
+    return {"name": plain["name"], "model": config.get("model"), "sample_rate": config.get("sample_rate"),
+            "encoder": config.get("encoder", {}).get("name"), "parameters": parameters, "scores": scores,
+            "trained_on": plain["trained_on"], "figures": [f["line"] for f in plain["figures"]],
+            "has_card": plain["card"] is not None}
 
 
 # -- requests --------------------------------------------------------------------------------------------
@@ -204,7 +210,7 @@ class ExtractService:
 
         listed = [{**self.card, "loaded": True}]
         for info in list_models():
-            if info.name != self.card["name"]:
+            if info.path.resolve() != self.model_dir.resolve():
                 listed.append({k: v for k, v in asdict(info).items() if k != "path"} | {"loaded": False})
         return listed
 

@@ -7,8 +7,14 @@ weights, scores, a model card); the release step that made every shipped default
    mixtures (class templates, captions, and the interferer's class template as the wrong-query control),
    and times extraction (the same figures as ``benchmarks/default_model.py``): float16 is kept only if it
    loses < 0.05 dB.
-3. Writes ``config.json`` (with the scores), ``model.safetensors``, ``README.md`` (the model card: data,
-   licences, steps, hardware, wall time, scores) and ``TRAINING_DATA.md`` (``tqse corpus credits``).
+3. Writes ``config.json`` with the records a card is made of (:mod:`tqse.models.card`: what the weights were
+   trained on, which set chose the checkpoint, scores, speed, training history), ``model.safetensors``,
+   ``README.md`` (the card, rendered from those records) and ``TRAINING_DATA.md`` (the credits of the
+   corpus tier the run trained on).
+
+``--card-only`` (:func:`refresh_card`) re-renders the card of an existing model folder from its config and a
+run's ``config.yaml`` (a run folder or a committed copy under ``experiments/``), weights and scores untouched;
+with ``--sets``, it also scores the folder on the named sets it has no score for (recorded as scored later).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 import torch
 import yaml
 
-from tqse.models.pretrained import card_front_matter
+from tqse.models.card import render_card
 from tqse.train.lineage import PARENT_RECORD, model_history, parent_history, run_history
 
 log = logging.getLogger(__name__)
@@ -37,15 +43,16 @@ SETS = ("test", "ood")  # the built-in corpus' fixed-mixture sets a shipped mode
 
 
 def package_model(run_dir: str | Path, out_dir: str | Path, *, checkpoint: str | Path | None = None,
-                  name: str | None = None, sets: Sequence[str] = SETS) -> str:
+                  name: str | None = None, sets: Sequence[str] = SETS, note: str = "") -> str:
     """Package ``checkpoint`` (default: the run's best, else its last) of ``run_dir`` as ``out_dir``, named
-    ``name`` (default: ``out_dir``'s folder name); returns the model card it wrote (see module docstring)."""
-    from tqse.data.corpus import credits_text, default_corpus_dir
+    ``name`` (default: ``out_dir``'s folder name); returns the model card it wrote (see module docstring).
+    ``note``: a sentence for the card's selection section (e.g. how candidates were compared)."""
     from tqse.extract import Extractor
     from tqse.models.model_dir import read_model_config, read_weights, save_model_dir
     from tqse.train.checkpoint import load_training_state
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
+    chosen = "named" if checkpoint else best_checkpoint(run_dir).name
     checkpoint = Path(checkpoint) if checkpoint else best_checkpoint(run_dir)
     name = name or out_dir.name
     torch.set_num_threads(2)
@@ -63,13 +70,174 @@ def package_model(run_dir: str | Path, out_dir: str | Path, *, checkpoint: str |
     keep_half = loss < MAX_FP16_LOSS_DB
     scores = fp16_scores if keep_half else fp32_scores
     summary = training_summary(run_dir, step)
+    run_config = yaml.safe_load(summary["config"]) or {}
     config["scores"] = {s: {f: scores[s][f] for f in FIELDS} | {"snr_db": scores[s]["snr_db"]} for s in scores}
-    config["training"] = {k: v for k, v in summary.items() if k not in ("config", "train")}
+    config["training"] = {k: v for k, v in summary.items() if k not in ("config", "train")} | {
+        "lineage": lineage(summary), "data": data_record(run_config),
+        "selection": selection_record(run_config, chosen, checkpoint.name, note)
+        | {"scores": val_scores(run_dir / "metrics.jsonl", step, run_config)}}
+    config["speed"] = speed
+    config["fp16_change_db"] = round(loss, 2)
     config["weights_dtype"] = "float16" if keep_half else "float32"
-    card = shipped_model_card(name, config, summary, scores, speed, loss, keep_half)
+    card = render_card(config)
     save_model_dir(out_dir, config, half if keep_half else state,
-                   extra_files={"README.md": card, "TRAINING_DATA.md": credits_text(default_corpus_dir("default"))})
+                   extra_files={"README.md": card, "TRAINING_DATA.md": training_credits(run_config)})
     return card
+
+
+def refresh_card(run: str | Path, model_dir: str | Path, *, note: str | None = None,
+                 description: str | None = None, add_sets: Sequence[str] = ()) -> str:
+    """Re-render ``model_dir``'s card from its ``config.json``, adding the data and selection records from
+    ``run`` (a run folder or its ``config.yaml``) where missing; weights, scores and speed are kept.
+    ``add_sets``: fixed-mixture sets (as :func:`score_sets` takes them) the folder has no score on yet, scored
+    now on its weights as they are and recorded as scored later (``training.selection.scored_later``), so the
+    card says they played no part in choosing or packaging it; sets it has scores for are left as they are."""
+    from tqse.extract import Extractor
+    from tqse.models.model_dir import CONFIG_NAME, read_model_config
+
+    model_dir, run = Path(model_dir), Path(run)
+    config = read_model_config(model_dir)
+    run_config = yaml.safe_load((run / "config.yaml" if run.is_dir() else run).read_text()) or {}
+    training = config.setdefault("training", {})
+    training.setdefault("data", data_record(run_config))
+    if "selection" not in training:
+        step = training.get("steps", 0) - (training.get("continued_from") or {}).get("steps", 0)
+        metrics = (run if run.is_dir() else run.parent) / "metrics.jsonl"
+        training["selection"] = selection_record(run_config, "best", "best", "") | {
+            "scores": val_scores(metrics, step, run_config)}
+    new_sets = [spec for spec in add_sets if spec.rsplit(":", 1)[-1] not in (config.get("scores") or {})]
+    if new_sets:
+        torch.set_num_threads(2)
+        added = score_sets(Extractor.from_pretrained(model_dir, device="cpu"), new_sets)
+        config.setdefault("scores", {}).update(
+            {s: {f: added[s][f] for f in FIELDS if f in added[s]} | {"snr_db": added[s]["snr_db"]} for s in added})
+        later = training["selection"].setdefault("scored_later", [])
+        later += [s for s in added if s not in later]
+    if note is not None:
+        training["selection"]["note"] = note
+    if description is not None:
+        config["description"] = description
+    card = render_card(config)
+    (model_dir / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    (model_dir / "README.md").write_text(card)
+    return card
+
+
+# -- what the run trained on and how its checkpoint was chosen ----------------------------------------------
+CORPUS_DESCRIPTION = ("Sound effects, instruments and speech from Debian packages, General MIDI soundfont "
+                      "renders and synthesized speech (`docs/CORPUS.md`).")
+MANIPULATIONS = {"dropout": "dropout", "noise": "Gaussian noise", "mixup": "mixup", "specaugment": "SpecAugment",
+                 "pca": "a PCA projection"}
+
+
+def _training_manifests(run_config: dict) -> dict[str, Path]:
+    from tqse.data.locations import default_training_manifest, resolve_manifest
+
+    data = run_config.get("data") or {}
+    if not data.get("use"):
+        return {"builtin": Path(default_training_manifest())}
+    return {name: Path(resolve_manifest(str(data["manifests"][name]))) for name in data["use"]}
+
+
+def data_record(run_config: dict) -> dict:
+    """What a run trained on, in numbers: corpus tier (when its manifests are one built tier), clips, classes
+    and source families of its training split, the mixing SNR and the kind of queries."""
+    from tqse.data.manifest import iter_jsonl
+
+    data, query = run_config.get("data") or {}, run_config.get("query") or {}
+    split = data.get("split", "train")
+    manifests = _training_manifests(run_config)
+    rows, tiers = {}, set()
+    for path in manifests.values():
+        if path.suffix == ".jsonl" and path.is_file():
+            rows.update({r["path"]: r for _, r in iter_jsonl(path) if r.get("split", split) == split})
+        tiers.add(path.parent.name if (path.parent / "stats.json").is_file() else None)
+    classes = sorted({r["class"] for r in rows.values() if r.get("class")})
+    configured = (data.get("manifests") or {}) if data.get("use") else {"builtin": "builtin"}
+    record = {"manifests": {k: str(configured.get(k, v)) for k, v in manifests.items()}, "split": split,
+              "clips": len(rows),
+              "classes": len(classes), "class_names": classes,
+              "source_families": len({r["source_id"] for r in rows.values() if r.get("source_id")}) or None,
+              "snr_db": data.get("snr_db"), "queries": query_kinds(data, query, manifests)}
+    if len(tiers) == 1 and None not in tiers:
+        record |= {"tier": tiers.pop(), "description": CORPUS_DESCRIPTION}
+    if data.get("class_subset") or data.get("fraction"):
+        record["subset"] = {"class_subset": data.get("class_subset"), "fraction": data.get("fraction")}
+    return record
+
+
+def query_kinds(data: dict, query: dict, manifests: dict) -> str:
+    """"text queries: natural captions and class templates, with Gaussian noise on the query embeddings"."""
+    kinds = []
+    for name in manifests:
+        mode = (query.get("modes") or {}).get(name, query.get("mode", "text"))
+        if "text" in mode:
+            kinds.append("class templates" if name in (data.get("class_caption_datasets") or []) else "natural captions")
+        if "audio" in mode:
+            kinds.append("audio embeddings of the target clip")
+    kinds = list(dict.fromkeys(kinds))
+    manip = [label for key, label in MANIPULATIONS.items()
+             if ((query.get("manipulation") or {}).get(key) or {}).get("enabled")]
+    text = f"queries: {' and '.join(kinds) or 'not recorded'}"
+    return text + (f", with {' and '.join(manip)} on the query embeddings" if manip else "")
+
+
+def selection_record(run_config: dict, chosen: str, checkpoint: str, note: str) -> dict:
+    """Which set chose the checkpoint, by which rule (the run's ``eval`` config), or that none did."""
+    from tqse.data.locations import resolve_manifest
+    from tqse.data.manifest import iter_jsonl
+    from tqse.errors import ConfigError, ManifestError
+
+    ev = run_config.get("eval") or {}
+    if chosen == "last" or not ev.get("manifest"):
+        return {"chosen_on": None, "rule": "the run's last checkpoint (no validation set chose it)"}
+    manifest = str(ev["manifest"])
+    limit = int(ev.get("max_mixtures", 200))
+    try:
+        rows = [row for _, row in iter_jsonl(resolve_manifest(manifest))][:limit]
+    except (ConfigError, ManifestError, OSError):
+        rows = []
+    snrs = [row["snr_db"] for row in rows if isinstance(row.get("snr_db"), (int, float))]
+    # "builtin:val" / "corpus:pool:val" -> "val"; a path -> its file name
+    name = manifest.rsplit(":", 1)[-1] if ":" in manifest and not Path(manifest).suffix else Path(manifest).stem
+    record = {"chosen_on": manifest, "set": name, "mixtures": len(rows) or limit,
+              "rule": ev.get("select_by", "first"), "query_field": ev.get("query_field", "caption"),
+              "snr_db": [min(snrs), max(snrs)] if snrs else None}
+    if chosen == "named":
+        record["named_checkpoint"] = checkpoint
+    return record | ({"note": note} if note else {})
+
+
+def val_scores(metrics: Path, step: int, run_config: dict) -> dict[str, float]:
+    """The validation SI-SDRi per query field that chose the checkpoint at ``step`` (``metrics.jsonl``)."""
+    from tqse.files import read_metrics
+
+    field = (run_config.get("eval") or {}).get("query_field", "caption")
+    rows = [r for r in (read_metrics(metrics) if metrics.is_file() else []) if r.get("step") == step]
+    found = {}
+    for row in rows:
+        for key, value in row.items():
+            if key == "val_si_sdri":
+                found[field] = round(float(value), 2)
+            elif key.startswith("val_") and key.endswith("_si_sdri"):
+                found[key[4:-8]] = round(float(value), 2)
+    return found
+
+
+def training_credits(run_config: dict) -> str:
+    """``TRAINING_DATA.md``: the credits of each corpus tier (or ``CREDITS.md`` folder) the run trained on."""
+    from tqse.data.corpus import credits_text
+
+    parts = []
+    for name, path in _training_manifests(run_config).items():
+        folder = path.parent
+        if (folder / "credits.json").is_file():
+            parts.append(credits_text(folder))
+        elif (folder / "CREDITS.md").is_file():
+            parts.append((folder / "CREDITS.md").read_text())
+        else:
+            parts.append(f"{name} ({path}): no credits found beside this manifest; state its licences here.")
+    return "\n\n".join(dict.fromkeys(parts))
 
 
 def best_checkpoint(run_dir: Path) -> Path:
@@ -79,15 +247,17 @@ def best_checkpoint(run_dir: Path) -> Path:
 
 
 def score_sets(extractor, sets: Sequence[str], limit: int | None = None) -> dict:
-    """SI-SDRi and SDRi of ``extractor`` on the built-in corpus' fixed-mixture ``sets`` (``test``, ``ood`` ...)
-    with each query of :data:`FIELDS`, and each set's SNR range; ``limit``: the first N mixtures only."""
+    """SI-SDRi and SDRi of ``extractor`` on fixed-mixture ``sets`` (``test``, ``ood``: the built-in data's; or a
+    tier's, ``corpus:pool:unseen``, scored as ``unseen``) with each query of :data:`FIELDS`, and each set's SNR
+    range; ``limit``: the first N mixtures only."""
     from tqse.data.locations import resolve_manifest
     from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
 
     results = {}
-    for name in sets:
-        manifest = resolve_manifest(f"builtin:{name}")
+    for spec in sets:
+        manifest = resolve_manifest(spec if ":" in spec else f"builtin:{spec}")
+        name = spec.rsplit(":", 1)[-1]  # "corpus:pool:unseen" -> "unseen"
         snrs = [row.snr_db for row in read_mixtures(manifest)[:limit]]
         results[name] = {"snr_db": [min(snrs), max(snrs)]}
         scores = score_mixtures(extractor.model, extractor.encoder, manifest, extractor.sample_rate,
@@ -165,61 +335,3 @@ def lineage(summary: dict) -> str:
                 f"flat, then x{train['decay_factor']:g} every {train['decay_every']}")
     return (f" In all: {parent['steps']} steps as `{parent['name']}`, then {summary['steps'] - parent['steps']} more"
             f" from its weights (`train.init_from`; {schedule}).")
-
-
-def shipped_model_card(name: str, config: dict, summary: dict, scores: dict, speed: dict, fp16_loss: float,
-                       keep_half: bool) -> str:
-    """The shipped model's README.md: front matter :func:`~tqse.models.pretrained.read_card_scores` reads, then
-    data and licences, scores, speed and limits."""
-    rows = []
-    for set_name, result in scores.items():
-        low, high = result["snr_db"]
-        for field, label in zip(FIELDS, ("class template", "natural caption", "interferer's class template (wrong query)")):
-            s = result[field]
-            rows.append(f"| {set_name} | {label} | {s['si_sdri']:+.2f} | {s['sdri']:+.2f} | {s['count']} | "
-                        f"[{low:+.1f}, {high:+.1f}] |")
-    size = "float16" if keep_half else "float32"
-    flat = {f"{s}_{f}_si_sdri": scores[s][f]["si_sdri"] for s in scores for f in FIELDS}
-    return card_front_matter(config, flat) + f"""
-# {name}
-
-The default model of tqse: a text-queried target sound extractor. Give it a mixture and a caption ("a dog
-barking", "this is the sound of violin"); it returns that sound. Load it with `Extractor.from_pretrained()`
-or use `tqse extract mix.wav -q "a dog barking"`.
-
-- **Architecture:** `{config['model']}` with `{json.dumps(config['kwargs'])}`, {config['sample_rate']} Hz.
-- **Query encoder:** `{config['encoder']['name']}` (tqse's built-in MiniLM text tower + aisfx audio tower,
-  shipped in the package; no files needed).
-- **Weights:** {size} safetensors. Float16 changed SI-SDRi by at most {fp16_loss:+.2f} dB (scores rounded to 0.01 dB) on the sets below
-  (kept as float16 only below {MAX_FP16_LOSS_DB} dB).
-- **Trained:** {summary['steps']} steps, {summary['train_minutes']} minutes of training on {summary['hardware']},
-  torch {summary['torch']}, tqse commit {summary['git_sha']}.{lineage(summary)} Query recipe: {json.dumps(config.get('trained_with', {}))}.
-
-## Training data and licences
-The built-in corpus, `default` tier (`tqse corpus build --tier default`): 48 classes of sound effects,
-instruments and speech from Debian packages, General MIDI soundfont renders and synthesized speech; train
-split only (1,175 clips), mixed on the fly with another class at SNR U[-5, 5] dB. The audio itself is not
-redistributed; its sources, licences (GPL, CC-BY, CC-BY-SA, CC0 and others) and copyright holders are
-listed in `TRAINING_DATA.md` beside this card. Whether a model trained on such data inherits their terms
-is not settled law; if that matters to you, retrain on data whose licence you have checked.
-
-## Scores
-`tqse eval`-style scoring on the corpus' fixed mixtures (recordings never seen in training; `ood`: sources
-never in training), printed by `python benchmarks/default_model.py --model THIS_FOLDER`:
-
-| set | query | SI-SDRi (dB) | SDRi (dB) | mixtures | mixture SNR (dB) |
-|---|---|---|---|---|---|
-{chr(10).join(rows)}
-
-The wrong-query row queries each mixture with the class of its *interferer*: a model that ignores its query
-would score the same as with the right one.
-
-## Speed
-10 s of audio at 16 kHz on {speed['threads']} CPU threads: separator {speed['separator_s']:.3f} s (real-time factor
-{speed['rtf_separator']:.4f}); a whole `Extractor.extract()` call with a text query {speed['extract_call_s']:.3f} s.
-
-## Limits
-Trained on 48 classes of a small corpus: queries far from them (rare sounds, music genres, complex scenes)
-are out of its domain. Captions are understood through the built-in encoder's MiniLM text tower, trained
-on this corpus' captions only.
-"""

@@ -16,36 +16,39 @@ function setStatus(text, isError = false) {
   $("status").classList.toggle("error", isError);
 }
 
-function flattenScores(scores, prefix = "") {
-  const out = [];
-  for (const [key, value] of Object.entries(scores || {})) {
-    const name = prefix ? `${prefix} ${key}` : key;
-    if (value && typeof value === "object") out.push(...flattenScores(value, name));
-    else if (typeof value === "number") out.push([name, value]);
-  }
-  return out;
+function appendLine(parent, text, className) {
+  const line = document.createElement("div");
+  line.className = className;
+  line.textContent = text;
+  parent.append(line);
+  return line;
 }
 
+// The model in plain words (GET /api/models, from its card's records): its own name, what it was trained on,
+// one figure per evaluation set (which mixtures, which query kind), and a link to the full card.
 async function loadModel() {
   try {
     const { models } = await getJSON("/api/models");
     const m = models.find((x) => x.loaded) || models[0];
     const info = $("model-info");
     info.textContent = "";
-    const head = document.createElement("span");
+    const head = document.createElement("div");
     const params = m.parameters ? `, ${(m.parameters / 1e6).toFixed(2)} M parameters` : "";
     head.innerHTML = "model <b></b>";
     head.querySelector("b").textContent = m.name;
-    head.append(` (${m.model}, ${m.sample_rate / 1000} kHz, encoder ${m.encoder}${params})`);
-    info.append(head);
-    const scores = flattenScores(m.scores).slice(0, 6);
-    if (!scores.length) info.append(" · no scores in its card");
-    for (const [name, value] of scores) {
-      const s = document.createElement("span");
-      s.className = "score";
-      s.textContent = `${name}: ${value.toFixed(2)}`;
-      info.append(s);
+    head.append(` (${m.model}, ${m.sample_rate / 1000} kHz, query encoder ${m.encoder}${params})`);
+    if (m.has_card) {
+      const link = document.createElement("a");
+      link.href = "/api/card";
+      link.target = "_blank";
+      link.textContent = "full model card";
+      head.append(" · ", link);
     }
+    info.append(head);
+    if (m.trained_on) appendLine(info, `trained on ${m.trained_on}`, "model-line");
+    const figures = m.figures || [];
+    for (const figure of figures) appendLine(info, figure, "model-line score");
+    if (!figures.length) appendLine(info, "no scores in its card", "model-line");
   } catch (err) {
     $("model-info").textContent = `model info unavailable: ${err.message}`;
   }

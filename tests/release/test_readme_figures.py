@@ -1,0 +1,101 @@
+"""The figures README.md and docs/EFFICIENCY.md quote for the shipped model are the ones its card records
+(config.json) and the demo's pins hold (issue 25): shipping a new default model fails here until the
+documents say the same as its card."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tqse.models.card import scored_sets, unseen_set
+from tqse.models.model_dir import read_model_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "src" / "tqse" / "assets" / "default_model"
+README = (ROOT / "README.md").read_text()
+EFFICIENCY = (ROOT / "docs" / "EFFICIENCY.md").read_text()
+DEMO = json.loads((ROOT / "tests" / "fixtures" / "demo_pinned.json").read_text())
+FIELDS = ("class_caption", "caption", "interferer_class_caption")  # template / caption / wrong query
+SIGNED = re.compile(r"[+-]\d+\.\d\d")
+
+
+@pytest.fixture(scope="module")
+def card() -> dict:
+    return read_model_config(SHIPPED)
+
+
+def triple(card: dict, name: str, joiner: str = " / ") -> str:
+    return joiner.join(f"{card['scores'][name][f]['si_sdri']:+.2f}" for f in FIELDS)
+
+
+def row(starts: str) -> list[str]:
+    """The cells of the README table row that starts with ``starts``."""
+    found = [line for line in README.splitlines() if line.startswith(starts)]
+    assert len(found) == 1, f"README.md: no single row starting {starts!r}"
+    return [cell.strip() for cell in found[0].strip("|").split("|")]
+
+
+def test_the_scores_row_names_the_shipped_model_and_quotes_exactly_its_card(card):
+    what, figure, _ = row("| shipped default model (`")
+    assert f"`{card['name']}`" in what
+    expected = ", ".join(f"`{name}` {triple(card, name)} dB" for name in scored_sets(card))
+    assert figure == expected
+    assert sorted(SIGNED.findall(figure)) == sorted(f"{card['scores'][s][f]['si_sdri']:+.2f}"
+                                                    for s in scored_sets(card) for f in FIELDS)
+
+
+def test_the_speed_row_quotes_the_cards_speed(card):
+    speed = card["speed"]
+    _, figure, _ = row("| shipped default model, extract 10 s at 16 kHz")
+    assert figure == (f"{speed['separator_s']:.3f} s separator (RTF {speed['rtf_separator']:g}), "
+                      f"{speed['extract_call_s']:.3f} s whole `extract()` call")
+
+
+def test_the_generalisation_row_is_the_cards_val_score_and_the_committed_gap(card):
+    gaps = json.loads((ROOT / "experiments" / "default_model" / "generalization_gap.json").read_text())
+    gap = next(v for k, v in gaps.items() if k.split(" ")[0] == card["name"])  # "NAME (shipped)"
+    val = card["training"]["selection"]["scores"]
+    _, figure, _ = row("| generalisation gap of the shipped model")
+    train = gap["train clips"]
+    assert figure == (f"{train['class_caption']:+.2f} / {train['caption']:+.2f} vs "
+                      f"{val['class_caption']:+.2f} / {val['caption']:+.2f} dB")
+
+
+def test_the_demo_figures_are_the_pinned_ones(card):
+    scores = DEMO["scores"]
+    assert DEMO["model"] == card["name"]
+    better = sum(s["right"] > s["wrong"] for s in scores.values())
+    median = sorted(s["right"] for s in scores.values())[len(scores) // 2]
+    _, figure, _ = row("| `tqse demo`: the shipped model")
+    assert figure.startswith(f"right query better on {better} of {len(scores)}; median SI-SDRi {median:+.2f} dB")
+    setup = " ".join(README.split("## Set-up", 1)[1].split("```", 1)[0].split())
+    assert f"the right query beats the wrong one on {better} of {len(scores)} mixtures, with a median of " \
+           f"{median:+.2f} dB SI-SDRi" in setup
+    assert f"the dog comes out {scores['dog-in-street']['right']:.1f} dB clearer" in setup
+    assert "the telephone and the bells come out worse" in setup
+    assert scores["phone-over-speech"]["right"] < 0 and scores["bells-over-speech"]["right"] < 0
+    unseen = card["scores"][unseen_set(card)]
+    assert (f"figure for unseen sources queried with natural captions is {unseen['caption']['si_sdri']:+.2f} dB "
+            f"({unseen['class_caption']['si_sdri']:+.2f} dB with class templates)") in setup
+
+
+def test_docs_efficiency_opens_with_the_shipped_models_card_figures(card):
+    answer = " ".join(EFFICIENCY.split("## Audio-only pool", 1)[0].split())
+    assert len(EFFICIENCY.split("## Audio-only pool", 1)[0].splitlines()) < 40
+    assert f"`{card['name']}`" in answer and f"{card['training']['steps']:,} steps" in answer
+    for name in scored_sets(card):
+        assert f"`{name}`" in answer and f"**{triple(card, name)}**" in answer
+    speed = card["speed"]
+    assert f"{speed['separator_s']:.3f} s in the separator, {speed['extract_call_s']:.3f} s per `extract()` call" in answer
+
+
+def test_readme_opens_with_what_tqse_does_and_the_demo_command_in_under_40_lines():
+    """Issue 25: the first five minutes. What tqse does, what the paper claims against what tqse measured, and
+    the one command that shows the shipped model at work, before line 40."""
+    opening = README.splitlines()[:40]
+    assert opening[0].startswith("# tqse") and any("**The paper reports**" in line for line in opening)
+    assert any("**What tqse measured**" in line for line in opening)
+    assert any(line.strip() == "bash scripts/install.sh && .venv/bin/tqse demo" for line in opening)
