@@ -103,6 +103,7 @@ def test_no_evaluation_caption_reaches_any_training_path():
     training += [p for entry in load_lexicon().values() for p in entry["phrases"] + entry["sounds"]]
     assert not set(evaluation) & set(training)  # exact
     assert not banned & {normalise(t) for t in training}  # normalised
+    assert not {normalise(c.text) for c in selection_captions()} & {normalise(t) for v in pools.values() for t in v}
     # and no generated or corpus training caption merely extends a held-out corpus phrase
     assert not [t for texts in pools.values() for t in texts if contains_heldout_phrase(t)]
 

@@ -6,6 +6,7 @@ Vendored under ``tqse/assets/captions/`` (text only; AudioCaps' captions are MIT
     lexicon.json                     per-class words the paraphrase generator combines (tqse.query.paraphrase)
     audiocaps/train_matched.tsv      AudioCaps train captions naming one class       -> training
     audiocaps/val_matched.tsv        AudioCaps val captions naming one class         -> model selection
+    dev_written.tsv                  captions written for classes AudioCaps lacks    -> model selection
     audiocaps/anchor.txt             other AudioCaps train captions                  -> the anchor term
     eval/audiocaps_test_matched.tsv  AudioCaps test (2.0) captions naming one class  -> evaluation only
     eval/audiocaps_test_other.tsv    AudioCaps test captions naming only a source no class covers -> evaluation only
@@ -70,7 +71,10 @@ def train_captions(root: Path = ROOT) -> list[Caption]:
 
 
 def selection_captions(root: Path = ROOT) -> list[Caption]:
-    return [Caption(r[2], r[1], "audiocaps-val") for r in _read_tsv(root / "audiocaps" / "val_matched.tsv")]
+    """Model selection only: AudioCaps val captions naming one class, and captions written for the classes
+    AudioCaps lacks (``dev_written.tsv``, apart from the evaluation captions)."""
+    return ([Caption(r[2], r[1], "audiocaps-val") for r in _read_tsv(root / "audiocaps" / "val_matched.tsv")]
+            + [Caption(r[1], r[0], "written-dev") for r in _read_tsv(root / "dev_written.tsv")])
 
 
 def anchor_texts(root: Path = ROOT) -> list[str]:
