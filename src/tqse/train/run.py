@@ -81,16 +81,17 @@ def open_run(config: RunConfig, run_dir: str | Path | None = None, encoder=None)
 
     torch.manual_seed(config.train.seed)
     clips = setup.training_clips(config)
+    encoder_spec = setup.resumed_encoder_spec(run_dir / "checkpoints", setup.encoder_spec(config))
     if encoder is None:
-        encoder = encoder_from_config(setup.encoder_spec(config))
+        encoder = encoder_from_config(encoder_spec)
     encoder = encoder.to(device) if isinstance(encoder, torch.nn.Module) else encoder
     model = setup.build_training_model(config, encoder.dim, setup.fit_pca(encoder, clips, config)).to(device)
     optimizer, scheduler = build_optimizer(model, config.train)
     start_step = _restore(config, run_dir, model, optimizer, scheduler, device)
     if dist.is_main and start_step == 0 and config.train.init_from:
         record_parent(run_dir, config.train.init_from)
-    spec = model_config(model.model_args(), config.data.sample_rate, setup.encoder_spec(config),
-                        trained_with=_trained_with(config))
+    spec = model_config(model.model_args(), config.data.sample_rate, encoder_spec,
+                        trained_with=_trained_with(config, clips))
     return TrainingRun(config, run_dir, dist, device, clips, encoder, model, optimizer, scheduler, start_step, spec)
 
 
@@ -175,10 +176,14 @@ def reset_modules(model: torch.nn.Module, patterns: list[str]) -> None:
         log.info("re-initialised %d module(s) matching %s", len(matched), pattern)
 
 
-def _trained_with(config: RunConfig) -> dict:
+def _trained_with(config: RunConfig, clips=()) -> dict:
     from tqse.config import config_hash, to_dict
 
     resolved = to_dict(config)
-    return {"config_hash": config_hash(config), "data": resolved["data"]["use"] or ["builtin"],
-            "query_mode": resolved["query"]["mode"], "query_modes": resolved["query"]["modes"],
-            "manipulation": {k: v for k, v in resolved["query"]["manipulation"].items() if v.get("enabled")}}
+    record = {"config_hash": config_hash(config), "data": resolved["data"]["use"] or ["builtin"],
+              "query_mode": resolved["query"]["mode"], "query_modes": resolved["query"]["modes"],
+              "manipulation": {k: v for k, v in resolved["query"]["manipulation"].items() if v.get("enabled")}}
+    classes = sorted({c.label for c in clips if c.label})
+    if classes:  # the sounds the model knows, for describing queries (tqse.query.describe.model_classes)
+        record["classes"] = classes
+    return record
