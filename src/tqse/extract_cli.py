@@ -7,6 +7,7 @@ once, and each input is streamed through the model for all queries in one batch.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import torch
 
 from tqse.errors import OptionError, QueryError
 from tqse.options import CLIP_MODES, DEPTHS, chunk_options, choice
+
+log = logging.getLogger("tqse.extract")
 
 
 @dataclass
@@ -57,6 +60,7 @@ def run_extract(request: ExtractRequest, extractor=None) -> list[str]:
 
         extractor = Extractor.from_pretrained(model_dir, device=request.device)
     queries = _embed(extractor, request)
+    _describe(extractor, request.texts)
     bar = ExtractionProgress(sum(p.source.seconds for p in prepared), len(prepared), request.progress)
     written: list[str] = []
     try:
@@ -96,6 +100,17 @@ def _model(request: ExtractRequest, extractor) -> tuple[Path | None, str]:
         return model_dir, Path(request.model).name
     inside_home = model_dir.resolve().parent == models_home().resolve()
     return model_dir, model_dir.name if inside_home else "default"
+
+
+def _describe(extractor, texts: list[str]) -> None:
+    """Say what each text query was understood as: the nearest known sounds at debug level (``-v``), and a
+    warning (shown unless ``--quiet``) when a query is far from every sound the model knows, so an unfamiliar
+    query is never extracted as a silent guess."""
+    for text in texts:
+        description = extractor.describe_query(text)
+        log.debug("query %r understood as: %s", text, description.summary())
+        if description.warning:
+            log.warning("%s", description.warning)
 
 
 def _embed(extractor, request: ExtractRequest) -> torch.Tensor:

@@ -22,10 +22,11 @@ HASH_ENCODER = {"name": "hash", "path": None, "kwargs": {"dim": 32}}
 
 
 def tiny_model_dir(path: str | os.PathLike, encoder: dict | None = None, sample_rate: int = 32000,
-                   seed: int = 0, preset: str = "tiny") -> Path:
-    """Write a randomly initialised tiny Conformer model directory using the weight-free ``hash`` encoder."""
+                   seed: int = 0, preset: str = "tiny", query_dim: int | None = None) -> Path:
+    """Write a randomly initialised tiny Conformer model directory using the weight-free ``hash`` encoder (or
+    ``encoder``, whose embedding size ``query_dim`` is then, e.g. 512 for the built-in one)."""
     encoder = encoder or HASH_ENCODER
-    query_dim = encoder.get("kwargs", {}).get("dim", 32)
+    query_dim = query_dim or encoder.get("kwargs", {}).get("dim", 32)
     name, kwargs = resolve_preset(preset, query_dim=query_dim, sample_rate=sample_rate)
     torch.manual_seed(seed)
     model = Separator(name, kwargs)
