@@ -125,8 +125,21 @@ class ManipulationConfig:
 
 
 @dataclass
+class CaptionPoolConfig:
+    # Captions people type (issue 23): a labelled clip of a captioned dataset (not one of
+    # data.class_caption_datasets) also draws its text query from generated paraphrases of its class
+    # (tqse.query.paraphrase: synonyms, verbs, place/distance/loudness/count modifiers, typos) and, with
+    # `audiocaps`, the vendored AudioCaps train captions naming its class (tqse.query.caption_data). Neither
+    # holds an evaluation caption. Off (0 / false) = the clips' own captions only.
+    paraphrases: int = 0  # generated captions per class
+    audiocaps: bool = False
+    typo_rate: float = 0.12  # share of generated captions with a typo or spelling variant
+
+
+@dataclass
 class QueryConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    captions: CaptionPoolConfig = field(default_factory=CaptionPoolConfig)
     mode: str = "text"  # text | audio | text+audio (random per example)
     modes: dict[str, str] = field(default_factory=dict)  # per-dataset override of `mode`
     cache_dir: Optional[str] = None  # precomputed embeddings (`tqse embed`)
@@ -303,6 +316,8 @@ NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     "query.manipulation.specaugment.freq_width": (0, 100_000),
     "query.manipulation.pca.dim": (1, 100_000),
     "query.manipulation.pca.fit_on": (1, INF),
+    "query.captions.paraphrases": (0, 100_000),
+    "query.captions.typo_rate": (0, 1),
     "train.steps": (1, INF),
     "train.batch_size": (1, INF),
     "train.lr": (0, INF),

@@ -104,7 +104,7 @@ def test_shipped_weights_align_audio_and_captions(encoder):
     gap = modality_gap(audio, text, labels=[c.label for c in clips])
     assert gap["paired_cos"] > gap["unpaired_cos"] + 0.05
     assert gap["modality_accuracy"] > 0.9  # and, as with real CLAPs, a modality gap remains
-    record = encoder.config["training"]
+    record = load_encoder("builtin-v1").config["training"]  # the audio side's training (version 2 keeps it)
     assert record["metrics"]["test"]["R@1"] > 0.5 and record["clips"]["train"] > 100
 
 

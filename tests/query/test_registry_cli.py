@@ -28,7 +28,7 @@ def _cli(*argv: str) -> int:
 def test_names_paths_and_model_dir_dicts():
     assert {"builtin", "laion", "msclap", "hf", "hash"} <= set(ENCODERS)
     assert encoder_from_config({"name": "hash", "kwargs": {"dim": 8}}).dim == 8
-    assert load_encoder(str(ASSET_DIR)).name == load_encoder("builtin").name  # a folder with weights.safetensors
+    assert load_encoder(str(ASSET_DIR)).name == load_encoder("builtin-v1").name  # a folder with weights.safetensors
     with pytest.raises(CheckpointError, match="unknown query encoder"):
         load_encoder("clapp")
     with pytest.raises(CheckpointError, match="needs path"):

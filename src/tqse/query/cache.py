@@ -11,6 +11,9 @@ Layout (one folder per encoder, so switching encoders or weights never mixes emb
                                          /audio_keys.json  row i -> key
                                          /text.npy, text_keys.json  (key = the caption itself)
 
+An encoder whose audio side is another's (``audio_name``: built-in version 2 over version 1) takes that
+encoder's cached audio rows with :func:`share_audio` instead of embedding the clips again.
+
 An audio key is the clip's content hash (its manifest ``sha256`` when present, else the file's) plus the
 crop length; the encoder name already carries its weights hash. Trade-off: training draws a *random*
 crop of each target clip, but the cache holds the embedding of the clip's deterministic centre crop, so
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Iterable
 
@@ -187,6 +191,7 @@ def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str |
         sample_rate: rate the clips are loaded at (the training rate); the encoder resamples from it.
         crop_seconds: crop length of the training targets (``None`` = whole clip).
     """
+    share_audio(cache_dir, encoder)  # a text-side version over a cached encoder embeds only its captions
     folder = Path(cache_dir) / _safe(encoder.name)
     folder.mkdir(parents=True, exist_ok=True)
     meta = folder / "meta.json"
@@ -220,6 +225,34 @@ def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str |
         cache._text.write(captions, np.concatenate(text_rows))
     bar.close()
     return EmbeddingCache.open(cache_dir, encoder.name)
+
+
+def share_audio(cache_dir: str | os.PathLike, encoder: QueryEncoder) -> int:
+    """Give ``encoder``'s cache folder the audio embeddings already cached for the encoder whose audio side it
+    shares (``encoder.audio_name``: built-in version 2 -> version 1, bit-identical audio embeddings), hard-linked
+    (copied where links are impossible); captions are never shared. Returns the rows shared (0 when there is
+    nothing to share, or the folder already has audio). Then ``build_cache`` only embeds the captions."""
+    audio_name = getattr(encoder, "audio_name", None)
+    source = Path(cache_dir).expanduser() / _safe(audio_name or "")
+    target = Path(cache_dir).expanduser() / _safe(encoder.name)
+    if not audio_name or audio_name == encoder.name or not (source / "audio_keys.json").exists():
+        return 0
+    if (target / "audio_keys.json").exists():
+        return 0
+    EmbeddingCache.open(cache_dir, audio_name)  # a complete cache of the right encoder, or a clear error
+    target.mkdir(parents=True, exist_ok=True)
+    meta = json.loads((source / "meta.json").read_text())
+    for name in ("audio.npy", "audio_keys.json"):  # keys last: a reader never sees keys without rows
+        tmp = target / f".{name}.tmp"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source / name, tmp)
+        except OSError:
+            shutil.copyfile(source / name, tmp)
+        os.replace(tmp, target / name)
+    if not (target / "meta.json").exists():
+        (target / "meta.json").write_text(json.dumps({**meta, "encoder": encoder.name, "audio_from": audio_name}) + "\n")
+    return len(json.loads((target / "audio_keys.json").read_text()))
 
 
 def _progress(total: int, enabled: bool):

@@ -39,6 +39,7 @@ class QueryProvider:
         self.noise = GaussianNoise(m.noise) if m.noise.enabled else None
         self.cache = cache
         self._text_memo: dict[str, torch.Tensor] = {}
+        self._pooled_captions = config.captions.paraphrases > 0 or config.captions.audiocaps
 
     @property
     def runs_audio_tower(self) -> bool:
@@ -67,6 +68,14 @@ class QueryProvider:
 
     def embed_text(self, captions: Sequence[str]) -> torch.Tensor:
         missing = [c for c in dict.fromkeys(captions) if c not in self._text_memo]
+        if missing and self.cache is not None and self._pooled_captions:
+            # The caption pool (query.captions) is not in a `tqse embed` cache: its captions go through the
+            # text tower once each (a few ms) and are remembered like cached ones.
+            uncached = [c for c in missing if not self.cache.has_text(c)]
+            if uncached:
+                vectors = self.encoder.embed_text(uncached)
+                self._text_memo.update({c: v.detach().float().cpu() for c, v in zip(uncached, vectors)})
+                missing = [c for c in missing if c not in self._text_memo]
         if missing:
             vectors = self.cache.text(missing) if self.cache is not None else self.encoder.embed_text(list(missing))
             self._text_memo.update({c: v.detach().float().cpu() for c, v in zip(missing, vectors)})

@@ -120,6 +120,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._bytes(card.read_bytes(), "text/plain; charset=utf-8")
         if path == "/api/examples":
             return self._json(examples.catalogue())
+        if path == "/api/describe":
+            return self._describe()
         if path == "/api/colorbar.png":
             return self._bytes(colorbar(), "image/png")
         parts = path.strip("/").split("/")
@@ -156,6 +158,16 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(0.05)
         done = job.status in ("done", "error")
         self._json(self._job_json(job), 200 if done else 202, {"Location": f"/api/jobs/{job.id}"})
+
+    def _describe(self) -> None:
+        """``GET /api/describe?q=TEXT``: what the loaded model understands TEXT as (400 for a bad query)."""
+        values = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True).get("q", [])
+        if len(values) != 1:
+            raise HTTPError(400, "give the text query once: /api/describe?q=TEXT")
+        try:
+            self._json(self.server.service.describe(values[0]))
+        except UserFacingError as err:
+            raise HTTPError(400, str(err)) from None
 
     def _delete(self, path: str) -> None:
         parts = path.strip("/").split("/")

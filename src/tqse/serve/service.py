@@ -10,6 +10,7 @@ import io
 import json
 import math
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,9 @@ class ExtractService:
         self.model_dir = Path(model_dir) if model_dir else resolve_model(config.model)
         self.extractor = extractor or Extractor.from_pretrained(self.model_dir, device=config.device)
         self.extractor.encoder  # load the query encoder now: a missing weight file fails at start, not per request
+        # /api/describe runs on the request's thread while a job embeds on the worker's; a tokenizer must not
+        # be entered from two threads at once (Hugging Face fast tokenizers fail with "Already borrowed").
+        self.encoder_lock = threading.Lock()
         parameters = sum(p.numel() for p in self.extractor.model.parameters())
         self.card = model_summary(self.model_dir, self.extractor.config, parameters)
         self.jobs = JobQueue(self.process, config.max_queue, config.result_ttl_s, config.max_kept_jobs,
@@ -214,7 +218,22 @@ class ExtractService:
                 listed.append({k: v for k, v in asdict(info).items() if k != "path"} | {"loaded": False})
         return listed
 
+    def describe(self, text: str) -> dict:
+        """What a text query is understood as (the page shows it as one types, and with each result): the
+        nearest known sounds with their similarity and a warning when the text is far from all of them."""
+        from tqse.errors import QueryError
+
+        text = text.strip()
+        if len(text) > MAX_QUERY_CHARS:
+            raise UserFacingError(f"the text query is longer than {MAX_QUERY_CHARS} characters")
+        try:
+            with self.encoder_lock:
+                return self.extractor.describe_query(text).to_dict()
+        except QueryError as err:  # empty or unusable text: the same one line as extraction gives
+            raise UserFacingError(str(err)) from None
+
     def process(self, request: DecodedRequest, out_dir: Path, progress: ProgressFn) -> dict:
+        understood = self.describe(request.text) if request.text else None
         extracted, residual = self._separate(request, progress)
         peak = max(float(np.abs(x).max()) for x in (request.mixture, extracted, residual))
         gain = 1.0 if peak <= 1.0 else 0.99 / peak  # one gain for all three: 16-bit WAV without clipping
@@ -227,7 +246,8 @@ class ExtractService:
         return {"model": self.card["name"], "query": request.query_label, "sample_rate": request.rate,
                 "channels": channels, "seconds": round(n / request.rate, 3), "gain": round(gain, 4),
                 "spectrogram": scale.to_json(),
-                "files": {name: {"wav": f"wav/{name}.wav", "png": f"png/{name}.png"} for name in STEMS}}
+                "files": {name: {"wav": f"wav/{name}.wav", "png": f"png/{name}.png"} for name in STEMS},
+                "understood": understood}
 
     def _separate(self, request: DecodedRequest, progress: ProgressFn) -> tuple[np.ndarray, np.ndarray]:
         """``(extracted, residual)`` ``[T, C]``: the API's extraction (what ``tqse extract`` gives), a chunk of

@@ -82,8 +82,9 @@ def open_run(config: RunConfig, run_dir: str | Path | None = None, encoder=None)
 
     torch.manual_seed(config.train.seed)
     clips = setup.training_clips(config)
+    encoder_spec = setup.resumed_encoder_spec(run_dir / "checkpoints", setup.encoder_spec(config))
     if encoder is None:
-        encoder = encoder_from_config(setup.encoder_spec(config))
+        encoder = encoder_from_config(encoder_spec)
     encoder = encoder.to(device) if isinstance(encoder, torch.nn.Module) else encoder
     model = setup.build_training_model(config, encoder.dim, setup.fit_pca(encoder, clips, config)).to(device)
     optimizer, scheduler = build_optimizer(model, config.train)
@@ -92,8 +93,8 @@ def open_run(config: RunConfig, run_dir: str | Path | None = None, encoder=None)
         hold_film_at_identity(model)  # after the restore: weights from train.init_from must not leak the query
     if dist.is_main and start_step == 0 and config.train.init_from:
         record_parent(run_dir, config.train.init_from)
-    spec = model_config(model.model_args(), config.data.sample_rate, setup.encoder_spec(config),
-                        trained_with=_trained_with(config))
+    spec = model_config(model.model_args(), config.data.sample_rate, encoder_spec,
+                        trained_with=_trained_with(config, clips))
     return TrainingRun(config, run_dir, dist, device, clips, encoder, model, optimizer, scheduler, start_step, spec)
 
 
@@ -181,13 +182,16 @@ def reset_modules(model: torch.nn.Module, patterns: list[str]) -> None:
         log.info("re-initialised %d module(s) matching %s", len(matched), pattern)
 
 
-def _trained_with(config: RunConfig) -> dict:
+def _trained_with(config: RunConfig, clips=()) -> dict:
     from tqse.config import config_hash, to_dict
 
     resolved = to_dict(config)
-    trained_with = {"config_hash": config_hash(config), "data": resolved["data"]["use"] or ["builtin"],
-                    "query_mode": resolved["query"]["mode"], "query_modes": resolved["query"]["modes"],
-                    "manipulation": {k: v for k, v in resolved["query"]["manipulation"].items() if v.get("enabled")}}
+    record = {"config_hash": config_hash(config), "data": resolved["data"]["use"] or ["builtin"],
+              "query_mode": resolved["query"]["mode"], "query_modes": resolved["query"]["modes"],
+              "manipulation": {k: v for k, v in resolved["query"]["manipulation"].items() if v.get("enabled")}}
     if config.train.objective != "extract":  # named only where it is not the default, so older cards stay as they are
-        trained_with["objective"] = config.train.objective
-    return trained_with
+        record["objective"] = config.train.objective
+    classes = sorted({c.label for c in clips if c.label})
+    if classes:  # the sounds the model knows, for describing queries (tqse.query.describe.model_classes)
+        record["classes"] = classes
+    return record

@@ -12,7 +12,7 @@ from tqse.config import RunConfig
 from tqse.data.dataset import IndexSampler, MixtureDataset, check_mixable, class_caption, collate
 from tqse.data.locations import default_training_manifest, resolve_manifest
 from tqse.data.manifest import ClipRecord, classes_at, read_clips
-from tqse.errors import ConfigError
+from tqse.errors import CheckpointError, ConfigError
 from tqse.files import tqse_home
 from tqse.models import resolve_preset
 from tqse.models.separator import PCAProjection, Separator
@@ -39,7 +39,8 @@ def is_shard_index(path: str) -> bool:
 def training_clips(config: RunConfig) -> list[ClipRecord]:
     """Clips of every manifest source (shard sources stream instead: see :func:`build_loader`)."""
     manifests = {k: v for k, v in training_sources(config).items() if not is_shard_index(v)}
-    return [clip for name, path in manifests.items() for clip in _dataset_clips(config, name, path)]
+    clips = [clip for name, path in manifests.items() for clip in _dataset_clips(config, name, path)]
+    return with_caption_pool(clips, config)
 
 
 def interferer_clips(config: RunConfig) -> list[ClipRecord]:
@@ -68,6 +69,28 @@ def group_fraction(clips: list[ClipRecord], share: float) -> list[ClipRecord]:
         return int(hashlib.sha1(group.encode()).hexdigest()[:8], 16) / 16 ** 8
 
     return [c for c in clips if position(c) < share]
+
+
+def with_caption_pool(clips: list[ClipRecord], config: RunConfig) -> list[ClipRecord]:
+    """``clips`` with each labelled clip of a captioned dataset also drawing its text query from the caption
+    pool of its class (``query.captions``; seeded by ``train.seed``, so a resumed run draws the same pool)."""
+    from dataclasses import replace
+
+    pool = config.query.captions
+    sources = (("paraphrase",) if pool.paraphrases > 0 else ()) + (("audiocaps",) if pool.audiocaps else ())
+    if not sources:
+        return clips
+    from tqse.query.caption_data import training_pools
+    from tqse.query.paraphrase import load_lexicon
+
+    skip = set(config.data.class_caption_datasets)
+    known = load_lexicon()
+    classes = sorted({c.label for c in clips if c.label in known and c.dataset not in skip})
+    pools = training_pools(classes, sources, pool.paraphrases, pool.typo_rate, config.train.seed)
+    log.info("caption pool (%s): %d captions for %d classes", "+".join(sources),
+             sum(len(v) for v in pools.values()), len(classes))
+    return [replace(c, captions=list(dict.fromkeys(c.captions + pools[c.label])))
+            if c.label in pools and c.dataset not in skip else c for c in clips]
 
 
 def class_half(clips: list[ClipRecord], half: str, source: str = "manifest") -> list[ClipRecord]:
@@ -111,6 +134,26 @@ def encoder_spec(config: RunConfig) -> dict:
     """The run's query encoder as a model directory names it: ``{"name", "path", "kwargs"}``."""
     encoder = config.query.encoder
     return {"name": encoder.name, "path": encoder.path, "kwargs": dict(encoder.kwargs)}
+
+
+def resumed_encoder_spec(checkpoints: Path, spec: dict) -> dict:
+    """The encoder a resumed run keeps: a run that names the shipped built-in encoder without a version
+    continues with the version its checkpoints were trained with (a run started before version 2 became the
+    default must not switch text sides halfway); any other spec is the run config's own."""
+    from tqse.models.model_dir import read_model_config
+    from tqse.train.checkpoint import CHECKPOINT_NAMES
+
+    if spec["name"] != "builtin" or spec["path"] is not None or "version" in spec["kwargs"]:
+        return spec
+    for name in CHECKPOINT_NAMES:
+        try:
+            recorded = read_model_config(checkpoints / name)["encoder"]
+        except (CheckpointError, OSError):
+            continue  # absent or damaged: resume_point decides what to do about it
+        version = (recorded.get("kwargs") or {}).get("version") if recorded.get("name") == "builtin" else None
+        if version is not None:
+            return {**spec, "kwargs": {**spec["kwargs"], "version": version}}
+    return spec
 
 
 def model_spec(config: RunConfig, query_dim: int) -> tuple[str, dict]:

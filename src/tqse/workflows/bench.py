@@ -23,15 +23,16 @@ HASH_ENCODER = {"name": "hash", "path": None, "kwargs": {"dim": 32}}  # weight-f
 
 
 def random_model_dir(path: str | os.PathLike, encoder: dict | None = None, sample_rate: int = 32000, seed: int = 0,
-                     preset: str = "tiny") -> Path:
+                     preset: str = "tiny", query_dim: int | None = None) -> Path:
     """Write a randomly initialised separator of ``preset`` as a model folder, queried through ``encoder``
-    (default: the weight-free ``hash`` encoder)."""
+    (default: the weight-free ``hash`` encoder; another encoder's embedding size is ``query_dim``, e.g. 512 for
+    the built-in one)."""
     from tqse.models import resolve_preset
     from tqse.models.model_dir import model_config, save_model_dir
     from tqse.models.separator import Separator
 
     encoder = encoder or HASH_ENCODER
-    query_dim = encoder.get("kwargs", {}).get("dim", 32)
+    query_dim = query_dim or encoder.get("kwargs", {}).get("dim", 32)
     name, kwargs = resolve_preset(preset, query_dim=query_dim, sample_rate=sample_rate)
     torch.manual_seed(seed)
     model = Separator(name, kwargs)

@@ -201,6 +201,29 @@ function spectrogramFigure(pngUrl, scale, stem) {
   return figure;
 }
 
+// What the model understood a text query as (GET /api/describe, or a result's `understood`): the nearest
+// known sounds with their similarity, and the server's warning when the text is far from all of them.
+function understoodText(d) {
+  const nearest = d.nearest.map((n) => `${n.class} ${n.similarity.toFixed(2)}`).join(", ");
+  return d.warning ? `⚠ ${d.warning}` : `understood as: ${nearest}`;
+}
+
+function showUnderstood(element, d) {
+  element.textContent = d ? understoodText(d) : "";
+  element.classList.toggle("error", Boolean(d && d.warning));
+}
+
+async function describeTyped() {
+  const text = $("text-query").value.trim();
+  if (!text) { showUnderstood($("understood"), null); return; }
+  try {
+    const d = await getJSON(`/api/describe?q=${encodeURIComponent(text)}`);
+    if ($("text-query").value.trim() === text) showUnderstood($("understood"), d);  // still what is typed
+  } catch (err) {
+    $("understood").textContent = err.message;
+  }
+}
+
 function showResult(result) {
   setStatus("done");
   $("progress").value = 1;
@@ -222,6 +245,7 @@ function showResult(result) {
     link.textContent = `download ${stem}.wav`;
     box.append(audio, link, spectrogramFigure(result.files[stem].png, result.spectrogram, stem));
   }
+  showUnderstood($("result-understood"), result.understood);
   $("db-max").textContent = `${result.spectrogram.db_max.toFixed(0)} dB`;
   $("db-min").textContent = `${result.spectrogram.db_min.toFixed(0)} dB`;
   $("results").hidden = false;
@@ -246,6 +270,8 @@ function setUp() {
     $("audio-query-box").hidden = text;
   }));
   $("text-query").addEventListener("keydown", (event) => { if (event.key === "Enter") extract(); });
+  let typing;  // describe the query once typing pauses, not on every key
+  $("text-query").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(describeTyped, 300); });
   $("extract-button").addEventListener("click", extract);
   setUpRecorder({ // recorder.js; a recording then takes the upload path like a dropped file
     getLimits: async () => state.limits || loadLimits(),
