@@ -36,7 +36,7 @@ def caption_sets(with_corpus: bool = True) -> dict[str, list[tuple[str, str]]]:
             for name, captions in evaluation_sets().items() if name != "unfamiliar"}
     sets["evaluation_only"] = sets["audiocaps_test"] + sets["written"]
     if with_corpus:
-        from tqse.data.defaults import resolve_manifest
+        from tqse.data.locations import resolve_manifest
         from tqse.data.manifest import read_mixtures
         from tqse.errors import ConfigError
 
@@ -54,7 +54,7 @@ def class_list(which: str) -> list[str]:
         from tqse.query.paraphrase import load_lexicon
 
         return sorted(load_lexicon())
-    from tqse.data.defaults import resolve_manifest
+    from tqse.data.locations import resolve_manifest
     from tqse.data.manifest import read_clips
 
     return sorted({c.label for c in read_clips(resolve_manifest("builtin"))})
@@ -63,7 +63,7 @@ def class_list(which: str) -> list[str]:
 def audio_targets(encoder, cache: str | None):
     """Class audio centroids: from a `tqse embed` cache of the corpus, else those shipped with the encoder."""
     if cache:
-        from tqse.data.defaults import resolve_manifest
+        from tqse.data.locations import resolve_manifest
         from tqse.query.text_eval import audio_centroids
 
         clips = Path(resolve_manifest("builtin"))

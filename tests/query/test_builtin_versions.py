@@ -116,8 +116,7 @@ def test_committed_models_keep_version_1_and_new_model_folders_record_version_2(
 
     root = Path(__file__).resolve().parents[2]
     for folder in [root / "src" / "tqse" / "assets" / "default_model",
-                   root / "experiments" / "default_model" / "tqse-tcn-builtin-v1" / "model",
-                   root / "experiments" / "checkpoints" / "A9"]:
+                   root / "experiments" / "table1" / "warm_start"]:
         config = read_model_config(folder)
         assert config["encoder"]["kwargs"] == {"version": 1} and config["encoder"]["id"] == V1_NAME, folder
         assert "version" not in json.loads((folder / "config.json").read_text())["encoder"]["kwargs"]
