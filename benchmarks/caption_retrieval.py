@@ -49,17 +49,6 @@ def caption_sets(with_corpus: bool = True) -> dict[str, list[tuple[str, str]]]:
     return sets
 
 
-def class_list(which: str) -> list[str]:
-    if which == "all":
-        from tqse.query.paraphrase import load_lexicon
-
-        return sorted(load_lexicon())
-    from tqse.data.locations import resolve_manifest
-    from tqse.data.manifest import read_clips
-
-    return sorted({c.label for c in read_clips(resolve_manifest("builtin"))})
-
-
 def audio_targets(encoder, cache: str | None):
     """Class audio centroids: from a `tqse embed` cache of the corpus, else those shipped with the encoder."""
     if cache:
@@ -106,7 +95,7 @@ def main(argv=None) -> int:
     import torch
 
     from tqse.query.registry import load_encoder
-    from tqse.query.text_eval import evaluate_sets
+    from tqse.query.text_eval import class_list, evaluate_sets
 
     torch.set_num_threads(2)
     classes = class_list(args.classes)

@@ -61,8 +61,7 @@ def main(argv=None) -> int:
     every = sorted(load_lexicon())
     corpus = None
     try:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from caption_retrieval import class_list
+        from tqse.query.text_eval import class_list
 
         corpus = class_list("corpus")
     except Exception as err:  # no built corpus: the 48-class figures are skipped

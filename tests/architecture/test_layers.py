@@ -52,7 +52,7 @@ ALLOWED = {
     "audio": {"base"},
     "data": {"base", "audio"},
     "corpus": {"base", "audio", "data"},
-    "query": {"base", "audio", "data"},
+    "query": {"base", "audio", "data", "corpus"},  # the text side learns the corpus' class names and captions
     "models": {"base", "audio"},
     "eval": _BELOW_EVAL,
     "train": _BELOW_EVAL | {"eval"},
@@ -66,6 +66,9 @@ EXCEPTIONS = {
     ("tqse", "tqse.extract"): "`tqse.Extractor` is resolved lazily, on attribute access only",
     ("tqse.query.gap", "tqse.models.separator"):
         "the modality-gap report measures PCA / PCA-inv, which now belong to the separator (issue 13 item 1)",
+    ("tqse.models.model_dir", "tqse.query.registry"):
+        "a model folder records the encoder it was trained with, pinned by version and weights hash, so a folder "
+        "never loads with another text side (issue 23 item 4); imported lazily, the separator never sees a query",
     ("tqse.models.mixture_features", "tqse.query.builtin"):
         "the pretrained-features candidate reuses the built-in encoder's frozen aisfx trunk (issue 22 item 5)",
 }

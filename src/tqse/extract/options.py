@@ -28,13 +28,13 @@ import torch
 
 from tqse.audio.io import AudioError, load_audio, validate_audio
 from tqse.errors import OptionError, QueryError
+from tqse.query.text_query import MAX_QUERY_CHARS, as_list, text_queries  # noqa: F401 (re-exported)
 
 MIN_RATE, MAX_RATE = 1000, 768_000  # soxr and libsndfile are exercised in this range; 2e9 Hz gave zeros
 MAX_CHUNK_SECONDS = 3600.0
 MIN_CHUNK_SECONDS = 0.05  # shorter chunks are below the model's STFT window: pure padding
 CLIP_MODES = ("rescale", "clamp", "none")
 DEPTHS = ("int16", "int24", "float32")
-MAX_QUERY_CHARS = 2000  # captions are a sentence; longer text is almost certainly a mistake (a file pasted)
 MAX_CHANNELS = 64
 LAYOUTS = ("T", "CT", "TC")
 # An audio query shorter than this says nothing about a sound; a 1-sample file at 44.1 kHz resampled to an
@@ -102,41 +102,12 @@ def choice(name: str, value, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _as_list(value, name: str) -> tuple[list, bool]:
-    if isinstance(value, (list, tuple)):
-        if not value:
-            raise QueryError(f"the {name} list is empty")
-        return list(value), True
-    return [value], False
-
-
-def text_queries(text) -> tuple[list[str], bool]:
-    """``text`` (a caption or a list of captions) -> (clean captions, given as a list)."""
-    texts, many = _as_list(text, "text query")
-    clean = []
-    for i, caption in enumerate(texts):
-        label = f"text query {i + 1}" if many else "the text query"
-        if not isinstance(caption, str):
-            raise QueryError(f"{label} must be a string, got {type(caption).__name__}")
-        if not caption.strip():
-            raise QueryError(f"{label} is empty")
-        try:
-            caption.encode("utf-8")
-        except UnicodeEncodeError as err:
-            raise QueryError(f"{label} contains an invalid character (U+{ord(caption[err.start]):04X} at "
-                             f"position {err.start}, a lone surrogate): fix the text's encoding") from None
-        if len(caption) > MAX_QUERY_CHARS:
-            raise QueryError(f"{label} is {len(caption)} characters long (at most {MAX_QUERY_CHARS}): give a caption")
-        clean.append(caption.strip())
-    return clean, many
-
-
 def audio_queries(audio_query, rate: int | None) -> tuple[list[tuple[np.ndarray, int]], bool]:
     """Paths or arrays -> list of (mono float32 clip, rate)."""
     if isinstance(audio_query, np.ndarray) or isinstance(audio_query, torch.Tensor):
         items, many = [audio_query], False
     else:
-        items, many = _as_list(audio_query, "audio query")
+        items, many = as_list(audio_query, "audio query")
     clips = []
     for item in items:
         if isinstance(item, (str, os.PathLike)):

@@ -172,7 +172,7 @@ def describe_query(query: str | torch.Tensor, encoder, classes: list[str], top: 
         QueryError: empty, non-text or overlong text (the same checks as extraction), or a malformed embedding.
     """
     from tqse.errors import QueryError
-    from tqse.extract.options import text_queries
+    from tqse.query.text_query import text_queries
 
     if not classes:
         raise QueryError("no known classes to describe the query against")

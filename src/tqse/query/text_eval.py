@@ -30,6 +30,19 @@ from tqse.data.corpus.captions import class_caption
 from tqse.query.paraphrase import prompt_ensemble
 
 
+def class_list(which: str) -> list[str]:
+    """The classes captions are matched against: ``corpus`` (the built corpus' labels) or ``all`` (every class
+    of the lexicon)."""
+    if which == "all":
+        from tqse.query.paraphrase import load_lexicon
+
+        return sorted(load_lexicon())
+    from tqse.data.locations import resolve_manifest
+    from tqse.data.manifest import read_clips
+
+    return sorted({c.label for c in read_clips(resolve_manifest("builtin"))})
+
+
 def embed_texts(encoder, texts: list[str], batch: int = 128) -> torch.Tensor:
     with torch.no_grad():
         return torch.cat([encoder.embed_text(texts[i:i + batch]).float().cpu() for i in range(0, len(texts), batch)])
