@@ -174,7 +174,7 @@ def plot_curve(points: list[dict], out: Path) -> None:
             ax.scatter([x] * len(by_share[s]), [p[key] for p in by_share[s]], color=line.get_color(), s=10, alpha=0.5)
     ax.set_xlabel("unlabelled training clips added (audio queries)")
     ax.set_ylabel("SI-SDRi (dB)")
-    ax.set_title("Does audio-only data help text queries? (equal CPU minutes)")
+    ax.set_title("Does audio-only data help text queries? (equal training steps)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

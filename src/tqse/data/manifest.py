@@ -142,8 +142,6 @@ def parse_clip(obj: dict[str, Any], base: Path, where: str, dataset: str | None 
     for key in ("class", "dataset", "path"):  # labels may be numbers in some datasets: only text is checked
         if isinstance(obj.get(key), str):
             check_text(obj[key], where, key)
-    if isinstance(obj.get("class"), (list, dict)):  # a label is one value: a list reached set() as a TypeError
-        raise ManifestError(f"{where}: 'class' must be a string or a number, not {type(obj['class']).__name__}")
     return ClipRecord(
         path=_resolve(base, obj["path"]),
         captions=captions,
