@@ -126,6 +126,13 @@ def decode_audio(data: bytes, what: str, max_seconds: float) -> tuple[np.ndarray
     return wav, int(rate)
 
 
+def page_text_query(text: str) -> str:
+    """``text`` unless it is longer than the page accepts (the form and the live description share the bound)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise UserFacingError(f"the text query is longer than {MAX_QUERY_CHARS} characters")
+    return text
+
+
 class TooLong(UserFacingError):
     """Audio longer than the configured maximum (answered with 413)."""
 
@@ -162,9 +169,7 @@ def build_request(fields: dict[str, tuple[bytes, bool]], config: ServeConfig) ->
             text = fields["query"][0].decode("utf-8").strip()
         except UnicodeDecodeError:
             raise UserFacingError("the text query is not valid UTF-8") from None
-        if len(text) > MAX_QUERY_CHARS:
-            raise UserFacingError(f"the text query is longer than {MAX_QUERY_CHARS} characters")
-        request.text = request.query_label = text
+        request.text = request.query_label = page_text_query(text)
     else:
         if given == ["query_example"]:
             key = _lookup(fields["query_example"][0], examples.QUERIES, "query_example")
@@ -223,9 +228,7 @@ class ExtractService:
         nearest known sounds with their similarity and a warning when the text is far from all of them."""
         from tqse.errors import QueryError
 
-        text = text.strip()
-        if len(text) > MAX_QUERY_CHARS:
-            raise UserFacingError(f"the text query is longer than {MAX_QUERY_CHARS} characters")
+        text = page_text_query(text.strip())
         try:
             with self.encoder_lock:
                 return self.extractor.describe_query(text).to_dict()
