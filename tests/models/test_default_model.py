@@ -1,7 +1,9 @@
 """The shipped default model (src/tqse/assets/default_model): it loads, its card is complete, and its output
 on fixed CC0 mixtures is pinned, so a refactor that changes how a committed model folder loads or runs fails.
 One model shipped before it per older model-folder format stays committed (experiments/) and pinned the same
-way: tqse-tcn-builtin-v0, the only format-1 folder (the shipped model is format 2)."""
+way: tqse-tcn-builtin-v0, the only format-1 folder (the shipped model is format 2); and the default model
+before the shipped one, tqse-conformer-builtin-v2, the last model trained with built-in encoder version 1
+(issues 22 and 23: it stays loadable and pinned)."""
 
 import json
 from pathlib import Path
@@ -19,6 +21,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 PINNED_MODELS = {
     "shipped": (SHIPPED, FIXTURES / "default_model_pinned.json"),
     "tqse-tcn-builtin-v0": (ROOT / "experiments" / "table1" / "warm_start", FIXTURES / "tcn_builtin_v0_pinned.json"),
+    "tqse-conformer-builtin-v2": (ROOT / "experiments" / "default_model" / "tqse-conformer-builtin-v2" / "model",
+                                  FIXTURES / "conformer_builtin_v2_pinned.json"),
 }
 
 pytestmark = pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="no default model shipped")
@@ -96,16 +100,18 @@ def test_tqse_models_and_the_page_header_describe_the_shipped_model_in_plain_wor
     monkeypatch.setenv("TQSE_HOME", str(tmp_path))
     config = read_model_config(SHIPPED)
     header = model_summary(SHIPPED, config, 1)
-    assert header["name"] == config["name"] == "tqse-conformer-builtin-v2" and header["has_card"]
-    assert header["trained_on"].startswith("the built-in corpus' default tier: 48 classes, 1,175 clips")
-    test, ood = header["figures"]
-    assert test.startswith("in-domain test: +3.3 dB SI-SDRi with natural captions, +5.8 dB with class templates")
-    assert ood.startswith("unseen sources: -0.3 dB SI-SDRi with natural captions, +5.0 dB with class templates")
+    assert header["name"] == config["name"] == "tqse-conformer-builtin-v3" and header["has_card"]
+    assert header["trained_on"].startswith("the built-in corpus' pool tier: 55 classes, 4,965 clips")
+    test, ood, unseen = header["figures"]
+    assert test.startswith("in-domain test: +6.2 dB SI-SDRi with natural captions, +6.4 dB with class templates")
+    assert ood.startswith("unseen sources: +5.1 dB SI-SDRi with natural captions, +5.5 dB with class templates")
     assert "212 mixtures" in ood and "SNR -5..+5 dB" in ood
+    assert unseen.startswith("unseen sources (wider set): +4.8 dB SI-SDRi with natural captions, +5.3 dB")
+    assert "317 mixtures" in unseen
     assert main(["models"]) == 0
     listing = capsys.readouterr().out
-    assert listing.startswith("tqse-conformer-builtin-v2 (-n default) *: ")
-    for line in (header["trained_on"], test, ood, str(SHIPPED / "README.md")):
+    assert listing.startswith("tqse-conformer-builtin-v3 (-n default) *: ")
+    for line in (header["trained_on"], test, ood, unseen, str(SHIPPED / "README.md")):
         assert line in listing
     assert "class_caption" not in listing and "si_sdri" not in listing
     assert "`" not in header["trained_on"] + "".join(header["figures"])  # markdown marks stay in the card

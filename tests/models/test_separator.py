@@ -121,4 +121,4 @@ def test_the_shipped_default_model_is_read_through_the_format_2_path():
 
     assert json.loads((default_model_dir() / "config.json").read_text())["format"] == 2
     model, config = load_model_dir(default_model_dir())
-    assert isinstance(model, Separator) and model.query_transform is None and config["name"] == "tqse-conformer-builtin-v2"
+    assert isinstance(model, Separator) and model.query_transform is None and config["name"] == "tqse-conformer-builtin-v3"

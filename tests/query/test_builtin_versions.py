@@ -115,12 +115,15 @@ def test_committed_models_keep_version_1_and_new_model_folders_record_version_2(
     from tqse.models.model_dir import model_config, read_model_config
 
     root = Path(__file__).resolve().parents[2]
-    for folder in [root / "src" / "tqse" / "assets" / "default_model",
-                   root / "experiments" / "table1" / "warm_start"]:
+    v2_model = root / "experiments" / "default_model" / "tqse-conformer-builtin-v2" / "model"
+    for folder in [v2_model, root / "experiments" / "table1" / "warm_start"]:
         config = read_model_config(folder)
         assert config["encoder"]["kwargs"] == {"version": 1} and config["encoder"]["id"] == V1_NAME, folder
         assert "version" not in json.loads((folder / "config.json").read_text())["encoder"]["kwargs"]
-    extractor = Extractor.from_pretrained(root / "src" / "tqse" / "assets" / "default_model", device="cpu")
-    assert extractor.encoder.name == v1.name
+    assert Extractor.from_pretrained(v2_model, device="cpu").encoder.name == v1.name
+    # the shipped v3 was trained on version 2 and records it, so it keeps it after a version 3
+    shipped = json.loads((root / "src" / "tqse" / "assets" / "default_model" / "config.json").read_text())
+    assert shipped["encoder"]["kwargs"] == {"version": 2} and shipped["encoder"]["id"] == v2.name
+    assert Extractor.from_pretrained(root / "src" / "tqse" / "assets" / "default_model", device="cpu").encoder.name == v2.name
     spec = model_config({"model": "conformer", "kwargs": {}}, 16000, {"name": "builtin", "path": None, "kwargs": {}})
     assert spec["encoder"]["kwargs"] == {"version": 2} and spec["encoder"]["id"] == v2.name

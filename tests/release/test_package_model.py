@@ -201,8 +201,9 @@ def test_card_only_with_sets_adds_a_score_the_folder_lacks_marked_as_scored_late
     from tqse.models.card import render_card, unseen_set
 
     root = Path(__file__).resolve().parents[2]
+    run = root / "experiments" / "default_model" / "tqse-conformer-builtin-v2"  # a shipped folder and its run
     folder = tmp_path / "model"
-    shutil.copytree(root / "src" / "tqse" / "assets" / "default_model", folder)
+    shutil.copytree(run / "model", folder)
     before = json.loads((folder / "config.json").read_text())
     weights = (folder / "model.safetensors").read_bytes()
     before["scores"].pop("unseen", None)
@@ -215,7 +216,6 @@ def test_card_only_with_sets_adds_a_score_the_folder_lacks_marked_as_scored_late
     mixtures.write_text("".join(json.dumps(row | {"interferer_class": "bell"}) + "\n" for row in rows))
     (pool / "state.json").write_text(json.dumps({"stages": {"done": True}}))
     monkeypatch.setenv("TQSE_DATA", str(tmp_path / "data"))
-    run = root / "experiments" / "default_model" / "tqse-conformer-builtin-v2"
 
     assert main(["package", str(run), str(folder), "--card-only", "--sets", "corpus:pool:unseen", "test"]) == 0
     after = json.loads((folder / "config.json").read_text())

@@ -273,3 +273,38 @@ def test_recording_refused_permission_or_insecure_page_says_why(mic_denied_brows
         assert "localhost or https" in browser.find_element(By.ID, "record-time").text
     finally:
         stop(server)
+
+
+def test_typing_a_query_shows_what_it_was_understood_as(browser, tmp_path):
+    """Issue 23.2 on the page itself: as one types, the line under the query names the nearest known sounds;
+    a far query turns it into the warning (styled as one); a finished job repeats it beside the result. A tiny
+    random separator over the real built-in encoder: the description depends on the encoder only."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tqse.workflows.bench import random_model_dir
+
+    model = random_model_dir(tmp_path / "tinybuiltin", encoder={"name": "builtin", "path": None, "kwargs": {}},
+                             query_dim=512)
+    server = start(model)
+    understood = "return document.getElementById('understood').textContent"
+    try:
+        browser.get(server.url)
+        wait_for(browser, "return document.querySelectorAll('#example-select option').length > 1", 30)
+        query = browser.find_element(By.ID, "text-query")
+        query.send_keys("a barking hound")
+        wait_for(browser, understood + ".startsWith('understood as: dog ')", 30)
+        assert not browser.find_element(By.ID, "understood").get_attribute("class")
+
+        query.clear()
+        query.send_keys("my tax return for last year")
+        wait_for(browser, understood + ".startsWith('⚠')", 30)
+        line = browser.find_element(By.ID, "understood")
+        assert "far from every sound" in line.text and "error" in line.get_attribute("class")
+
+        Select(browser.find_element(By.ID, "example-select")).select_by_value("bell-piano")
+        browser.find_element(By.ID, "extract-button").click()
+        wait_for(browser, RESULTS_READY)
+        assert "far from every sound" in browser.find_element(By.ID, "result-understood").text
+    finally:
+        stop(server)

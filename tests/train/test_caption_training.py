@@ -42,12 +42,12 @@ def test_caption_configs_load_and_name_version_2():
         config = load_config([CONFIGS / "captions" / f"{name}.yaml"])
         assert config.query.encoder.kwargs == {"version": 2} and config.query.captions.paraphrases > 0
         assert config.query.manipulation.noise.enabled and config.model.name == "small-s2"
-    assert load_config([CONFIGS / "captions" / "finetune_default.yaml"]).train.init_from == "src/tqse/assets/default_model"
+    assert load_config([CONFIGS / "captions" / "finetune_default.yaml"]).train.init_from == "experiments/default_model/tqse-conformer-builtin-v2/model"
 
 
 @pytest.mark.slow
 def test_finetuning_the_shipped_model_on_the_new_text_side_runs_a_step(tmp_path, monkeypatch):
-    """The fine-tune config, shrunk to the fixture: the default model's weights, encoder version 2, pooled captions."""
+    """The fine-tune config, shrunk to the fixture: v2's weights (the default until v3), encoder version 2, pooled captions."""
     from tqse.query.builtin import encoder_identity, version_folder
     from tqse.train.loop import train
 
@@ -61,7 +61,7 @@ def test_finetuning_the_shipped_model_on_the_new_text_side_runs_a_step(tmp_path,
     assert saved["encoder"]["kwargs"] == {"version": 2}
     assert saved["encoder"]["id"] == encoder_identity(version_folder(2))[0]
     assert "drums" in saved["trained_with"]["classes"]
-    assert json.loads((run / "init_from.json").read_text())["path"].endswith("default_model")
+    assert json.loads((run / "init_from.json").read_text())["path"].endswith("tqse-conformer-builtin-v2/model")
 
 
 def test_a_run_resumed_after_the_default_moved_keeps_its_checkpoints_version(tmp_path):
@@ -69,8 +69,8 @@ def test_a_run_resumed_after_the_default_moved_keeps_its_checkpoints_version(tmp
     assert resumed_encoder_spec(tmp_path / "checkpoints", spec) == spec  # a fresh run: today's default
     last = tmp_path / "checkpoints" / "last"
     last.mkdir(parents=True)
-    shipped = json.loads((ROOT / "src" / "tqse" / "assets" / "default_model" / "config.json").read_text())
-    (last / "config.json").write_text(json.dumps(shipped))  # written before versions existed: version 1
+    v2 = ROOT / "experiments" / "default_model" / "tqse-conformer-builtin-v2" / "model"
+    (last / "config.json").write_text((v2 / "config.json").read_text())  # written before versions existed: version 1
     assert resumed_encoder_spec(tmp_path / "checkpoints", spec)["kwargs"] == {"version": 1}
     pinned = {"name": "builtin", "path": None, "kwargs": {"version": 2}}
     assert resumed_encoder_spec(tmp_path / "checkpoints", pinned) == pinned  # a named version is the config's

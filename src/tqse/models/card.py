@@ -216,6 +216,19 @@ LICENCE_TEXT = """\
   and `tqse package` the run."""
 
 
+def _text_side(config: dict) -> str:
+    """The end of the Limits sentence on the text tower: what the built-in encoder's version learnt from."""
+    spec = config.get("encoder") or {}
+    if spec.get("name") != "builtin":
+        return "."
+    if (spec.get("kwargs") or {}).get("version", 1) >= 2:
+        return (", which for built-in version 2 was trained on AudioCaps captions and generated paraphrases that "
+                "name these classes: a caption about anything else lands on the nearest class, and `tqse extract "
+                "-v` (or the page's \"understood as\" line) warns when it is far from all of them.")
+    return (", which for the built-in encoder was trained on this corpus' captions only: natural captions of "
+            "unseen sources are where it is weakest (see the scores).")
+
+
 def render_card(config: dict) -> str:
     """The README.md of a model folder, from its ``config.json`` records alone (front matter first, which
     :func:`~tqse.models.pretrained.read_card_scores` and hubs read; ``description``: the opening paragraph)."""
@@ -242,9 +255,7 @@ def render_card(config: dict) -> str:
         "## Licence of the weights", "", LICENCE_TEXT.format(file=LICENCE_FILE), "",
         "## Limits", "",
         "Queries far from the classes above (other sounds, music genres, complex scenes) are outside what it "
-        "learnt. Captions reach it through the query encoder's text tower "
-        f"(`{encoder}`), which for the built-in encoder was trained on this corpus' captions only: natural "
-        "captions of unseen sources are where it is weakest (see the scores).", "",
+        f"learnt. Captions reach it through the query encoder's text tower (`{encoder}`){_text_side(config)}", "",
         "## Model and training record", "",
         f"- **Architecture:** `{config.get('model')}` with `{json.dumps(config.get('kwargs', {}))}`, "
         f"{config.get('sample_rate')} Hz; query encoder `{encoder}`.",
