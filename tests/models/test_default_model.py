@@ -101,7 +101,7 @@ def test_tqse_models_and_the_page_header_describe_the_shipped_model_in_plain_wor
     config = read_model_config(SHIPPED)
     header = model_summary(SHIPPED, config, 1)
     assert header["name"] == config["name"] == "tqse-conformer-builtin-v3" and header["has_card"]
-    assert header["trained_on"].startswith("the built-in corpus' pool tier: 55 classes, 4,965 clips")
+    assert header["trained_on"].startswith("the built-in corpus' pool tier: 55 classes, 3,183 clips (2,626 labelled, 557 unlabelled)")
     test, ood, unseen = header["figures"]
     assert test.startswith("in-domain test: +6.2 dB SI-SDRi with natural captions, +6.4 dB with class templates")
     assert ood.startswith("unseen sources: +5.1 dB SI-SDRi with natural captions, +5.5 dB with class templates")
@@ -115,3 +115,12 @@ def test_tqse_models_and_the_page_header_describe_the_shipped_model_in_plain_wor
         assert line in listing
     assert "class_caption" not in listing and "si_sdri" not in listing
     assert "`" not in header["trained_on"] + "".join(header["figures"])  # markdown marks stay in the card
+
+
+def test_each_card_says_what_its_text_side_learnt_from():
+    """A card's Limits name the text tower the model was trained with: v3's built-in version 2 (AudioCaps and
+    paraphrases, with the warning for far queries), v2's version 1 (the corpus' own captions)."""
+    v2_card = (PINNED_MODELS["tqse-conformer-builtin-v2"][0] / "README.md").read_text()
+    shipped_card = (SHIPPED / "README.md").read_text()
+    assert "built-in version 2 was trained on AudioCaps captions" in shipped_card and "warns" in shipped_card
+    assert "this corpus' captions only" in v2_card and "version 2" not in v2_card.split("## Limits")[1]

@@ -167,6 +167,33 @@ def test_card_only_re_renders_a_folder_from_its_records_and_the_run_config(tmp_p
     assert "No validation set chose it" in card and "chosen by hand" in card and "3 clips" in card
 
 
+def test_the_data_record_counts_the_clips_a_run_kept_and_the_card_splits_labelled_from_unlabelled(tmp_path):
+    """A run on a share of its unlabelled pool (`data.fraction`) trained on that share: the card counts the
+    clips of the recording groups training kept (the same hash), not the whole manifest, and says how many of
+    them are unlabelled (issue 22: the card states the pool size and the labelled share)."""
+    from tqse.data.manifest import read_clips
+    from tqse.models.card import data_line
+    from tqse.train.setup import group_fraction
+    from tqse.workflows.package import data_record
+
+    labelled, unlabelled = tmp_path / "labelled.jsonl", tmp_path / "unlabelled.jsonl"
+    labelled.write_text("".join(json.dumps({"path": f"l{i}.wav", "class": c, "split": "train"}) + "\n"
+                                for i, c in enumerate(["dog", "rain", "dog"])))
+    unlabelled.write_text("".join(json.dumps({"path": f"u{i}.wav", "class": None, "split": "train",
+                                              "recording_group": f"group-{i // 2}"}) + "\n" for i in range(40)))
+    kept = group_fraction(read_clips(unlabelled, dataset="unl", split="train"), 0.25)
+    assert 0 < len(kept) < 40  # the fixture's groups straddle the share
+    run = {"data": {"manifests": {"ac": str(labelled), "unl": str(unlabelled)}, "use": ["ac", "unl"],
+                    "fraction": {"unl": 0.25}, "split": "train"}, "query": {"mode": "text", "modes": {"unl": "audio"}}}
+    data = data_record(run)
+    assert (data["clips"], data["unlabelled_clips"], data["classes"]) == (3 + len(kept), len(kept), 2)
+    assert data["subset"]["fraction"] == {"unl": 0.25}
+    line = data_line({"training": {"data": data}})
+    assert f"{3 + len(kept):,} clips (3 labelled, {len(kept):,} unlabelled)" in line
+    whole = data_record(run | {"data": run["data"] | {"fraction": {}}})
+    assert (whole["clips"], whole["unlabelled_clips"]) == (43, 40)
+
+
 def test_the_selection_record_names_a_tier_set_and_reads_its_snr_range_from_the_mixtures_scored(tmp_path, monkeypatch):
     """A run validated on a tier's set (``corpus:pool:val``) is recorded as chosen on ``val`` (was the whole
     spec as its name), with the count and SNR range of the first ``eval.max_mixtures`` mixtures, the ones

@@ -89,8 +89,10 @@ def data_line(config: dict) -> str:
         return ""
     source = (f"the built-in corpus' `{data['tier']}` tier" if data.get("tier")
               else f"{data.get('manifest', 'its own clips')}")
+    unlabelled = data.get("unlabelled_clips")
+    split = f" ({data['clips'] - unlabelled:,} labelled, {unlabelled:,} unlabelled)" if unlabelled else ""
     counts = [f"{data['classes']} classes" if data.get("classes") else "",
-              f"{data['clips']:,} clips" if data.get("clips") else "",
+              f"{data['clips']:,} clips{split}" if data.get("clips") else "",
               f"from {data['source_families']} source families" if data.get("source_families") else ""]
     counted = " ".join(x for x in counts[1:] if x)
     body = ", ".join(x for x in (counts[0], counted) if x)

@@ -144,18 +144,23 @@ def data_record(run_config: dict) -> dict:
     and source families of its training split, the mixing SNR and the kind of queries."""
     from tqse.data.manifest import iter_jsonl
 
+    from tqse.train.setup import group_position
+
     data, query = run_config.get("data") or {}, run_config.get("query") or {}
-    split = data.get("split", "train")
+    split, fraction = data.get("split", "train"), data.get("fraction") or {}
     manifests = _training_manifests(run_config)
     rows, tiers = {}, set()
-    for path in manifests.values():
+    for name, path in manifests.items():
         if path.suffix == ".jsonl" and path.is_file():
-            rows.update({r["path"]: r for _, r in iter_jsonl(path) if r.get("split", split) == split})
+            found = [r for _, r in iter_jsonl(path) if r.get("split", split) == split]
+            if name in fraction:  # only the groups the run kept (``data.fraction``), counted as training kept them
+                found = [r for r in found if group_position(str(r.get("recording_group") or r["path"])) < fraction[name]]
+            rows.update({r["path"]: r for r in found})
         tiers.add(path.parent.name if (path.parent / "stats.json").is_file() else None)
     classes = sorted({r["class"] for r in rows.values() if r.get("class")})
     configured = (data.get("manifests") or {}) if data.get("use") else {"builtin": "builtin"}
     record = {"manifests": {k: str(configured.get(k, v)) for k, v in manifests.items()}, "split": split,
-              "clips": len(rows),
+              "clips": len(rows), "unlabelled_clips": sum(not r.get("class") for r in rows.values()),
               "classes": len(classes), "class_names": classes,
               "source_families": len({r["source_id"] for r in rows.values() if r.get("source_id")}) or None,
               "snr_db": data.get("snr_db"), "queries": query_kinds(data, query, manifests)}
