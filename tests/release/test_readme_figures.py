@@ -77,8 +77,9 @@ def test_the_demo_figures_are_the_pinned_ones(card):
            f"{median:+.2f} dB SI-SDRi" in setup
     assert (f"the dog comes out {scores['dog-in-street']['right']:.1f} dB clearer, the rain under speech "
             f"{scores['rain-under-speech']['right']:.1f} dB, the bells only {scores['bells-over-speech']['right']:.1f} dB") in setup
-    assert "asked for the traffic instead of the dog, it still lets part of the dog through" in setup
-    assert scores["dog-in-street"]["wrong"] > -2 > max(s["wrong"] for k, s in scores.items() if k != "dog-in-street")
+    assert "asked for the traffic instead of the dog or the birds, it keeps part of them" in setup
+    street = ("dog-in-street", "birds-in-street")  # the two weak wrong-query controls the sentence names
+    assert min(scores[k]["wrong"] for k in street) > -4 > max(s["wrong"] for k, s in scores.items() if k not in street)
     unseen = card["scores"][unseen_set(card)]
     assert (f"figure for unseen sources queried with natural captions is {unseen['caption']['si_sdri']:+.2f} dB "
             f"({unseen['class_caption']['si_sdri']:+.2f} dB with class templates)") in setup
