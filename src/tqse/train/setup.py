@@ -62,15 +62,13 @@ def _dataset_clips(config: RunConfig, name: str, path: str) -> list[ClipRecord]:
 def group_fraction(clips: list[ClipRecord], share: float) -> list[ClipRecord]:
     """The clips of about ``share`` of the recording groups, chosen by a hash of the group name: the same
     groups for every seed and run, and nested (a smaller share keeps a subset of a larger one's groups)."""
-    return [c for c in clips if group_position(str(c.extra.get("recording_group") or c.path)) < share]
-
-
-def group_position(group: str) -> float:
-    """Where a recording group falls in [0, 1): ``data.fraction`` keeps the groups below the share (a model
-    card counts the clips a run kept the same way)."""
     import hashlib
 
-    return int(hashlib.sha1(group.encode()).hexdigest()[:8], 16) / 16 ** 8
+    def position(clip: ClipRecord) -> float:
+        group = str(clip.extra.get("recording_group") or clip.path)
+        return int(hashlib.sha1(group.encode()).hexdigest()[:8], 16) / 16 ** 8
+
+    return [c for c in clips if position(c) < share]
 
 
 def with_caption_pool(clips: list[ClipRecord], config: RunConfig) -> list[ClipRecord]:

@@ -142,9 +142,8 @@ def _training_manifests(run_config: dict) -> dict[str, Path]:
 def data_record(run_config: dict) -> dict:
     """What a run trained on, in numbers: corpus tier (when its manifests are one built tier), clips, classes
     and source families of its training split, the mixing SNR and the kind of queries."""
-    from tqse.data.manifest import iter_jsonl
-
-    from tqse.train.setup import group_position
+    from tqse.data.manifest import iter_jsonl, read_clips
+    from tqse.train.setup import group_fraction
 
     data, query = run_config.get("data") or {}, run_config.get("query") or {}
     split, fraction = data.get("split", "train"), data.get("fraction") or {}
@@ -153,8 +152,11 @@ def data_record(run_config: dict) -> dict:
     for name, path in manifests.items():
         if path.suffix == ".jsonl" and path.is_file():
             found = [r for _, r in iter_jsonl(path) if r.get("split", split) == split]
-            if name in fraction:  # only the groups the run kept (``data.fraction``), counted as training kept them
-                found = [r for r in found if group_position(str(r.get("recording_group") or r["path"])) < fraction[name]]
+            if name in fraction and found:  # only the recording groups training kept (``data.fraction``):
+                # its own selection, on the same lines parsed as training parses them (paths resolved)
+                clips = read_clips(path, dataset=name, split=split)
+                kept = {id(clip) for clip in group_fraction(clips, fraction[name])}
+                found = [row for row, clip in zip(found, clips) if id(clip) in kept]
             rows.update({r["path"]: r for r in found})
         tiers.add(path.parent.name if (path.parent / "stats.json").is_file() else None)
     classes = sorted({r["class"] for r in rows.values() if r.get("class")})
