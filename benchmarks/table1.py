@@ -1,15 +1,15 @@
-"""Table I, fair (issue 24): every row trained from one query-free neutral start for the same budget, then its
-best validation checkpoint scored on three fixed-mixture sets with class templates, natural captions and the
-wrong query (docs/RESULTS.md, "Table I, fair"; issue 9's study is ``benchmarks/table1_issue9.py``).
+"""Table I, fair (issue 24): every row trained from random weights (neutral by construction) for the same
+budget, then its best validation checkpoint scored on three fixed-mixture sets with class templates, natural
+captions and the wrong query (docs/RESULTS.md, "Table I, fair"; issue 9's study is
+``benchmarks/table1_issue9.py``).
 
     python benchmarks/table1.py --prepare                    # fill the embedding cache the rows read (once)
-    python benchmarks/table1.py --neutral --minutes 10       # train (or extend) the neutral start, export it
     python benchmarks/table1.py --rows A0 --max-seeds 1 --minutes 90 --out runs/table1_pilot \\
         --results experiments/table1_fair/pilot              # one long A0 curve: choose the budget
     python benchmarks/table1.py --minutes 30                 # the grid (resumable), then the report
     python benchmarks/table1.py --report-only --export       # rebuild the report; best seeds -> experiments/checkpoints
-    python benchmarks/table1.py --neutral tcn --steps 6000   # the old separator's neutral start (for --bias)
-    python benchmarks/table1.py --bias --steps 500           # A0 / A3 from the text-trained start vs the neutral one
+    python benchmarks/table1.py --bias --steps 500           # A0 / A3 from the text-trained start vs random weights
+    python benchmarks/table1.py --neutral                    # optional query-free start; rows load it with --neutral-start
 
 The budget is ``--minutes`` of training steps per run (counted over resumes; validation and scoring excluded)
 or ``--steps``: one of the two, the same for every row. Runs go under ``--out`` (starts in ``starts/``, the
@@ -72,8 +72,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--max-seeds", type=int, default=3, help="run at most this many seeds per row")
     p.add_argument("--av5-from", choices=AUDIO_ROWS, help="AV5 with this row's manipulation (run AV5-ROW)")
-    p.add_argument("--from-scratch", action="store_true",
-                   help="rows (and the bias measurement's neutral arm) from random weights, not the neutral start")
+    p.add_argument("--neutral-start", action="store_true",
+                   help="rows (and the bias measurement's neutral arm) from the exported query-free neutral start "
+                        "instead of random weights (its louder-source objective learnt nothing in 15 CPU minutes: "
+                        "docs/RESULTS.md)")
     p.add_argument("--bias-model", default="tcn", help="separator of the bias measurement (the text start's)")
     p.add_argument("--threads", type=int, default=2, help="torch threads of every run")
     p.add_argument("--out", type=Path, default=Path("runs/table1_fair"), help="run folders (resumable)")
@@ -111,14 +113,15 @@ def row_run(args: argparse.Namespace, row: str, seed: int, start: Path | None, o
 
 
 def neutral_start(args: argparse.Namespace, separator: str) -> Path | None:
-    """The exported neutral start of ``separator`` (None with ``--from-scratch``); stops if it is missing."""
-    if args.from_scratch:
+    """The exported neutral start of ``separator`` with ``--neutral-start`` (stops if it is missing), else None:
+    random weights, neutral by construction."""
+    if not args.neutral_start:
         return None
     start = args.starts / STARTS[separator][1]
     if not (start / "config.json").is_file():
         flag = "" if separator == "conformer" else f" {separator}"
         raise SystemExit(f"{start}: no neutral start yet; train it with `python benchmarks/table1.py --neutral{flag}` "
-                         "(or run every row from random weights: --from-scratch, with its own --out)")
+                         "(or run every row from random weights: drop --neutral-start)")
     return start
 
 
@@ -155,16 +158,11 @@ def missing_embeddings(config, encoder_name: str) -> dict[str, tuple[str, int, i
     return {name: (sources[name], *counts) for name, counts in missing.items() if any(counts)}
 
 
-def embed_command(config, manifest: str, audio: bool) -> list[str]:
-    return ["embed", "--data", manifest, "--split", str(config.data.split), "--out", config.query.cache_dir,
-            "--encoder", config.query.encoder.name,
-            "--sample-rate", str(config.data.sample_rate), "--crop-seconds", f"{config.data.segment_seconds:g}",
-            *([] if audio else ["--captions-only"])]
-
-
 def prepare(args: argparse.Namespace) -> None:
-    """Run ``tqse embed`` for every manifest whose audio or captions a row reads and the cache lacks."""
-    from tqse.cli import main as tqse
+    """Embed, with each row's own encoder (its version included), every manifest whose audio or captions a row
+    reads and the cache lacks."""
+    from tqse.data.manifest import read_clips
+    from tqse.query.cache import build_cache
 
     needed, encoder = {}, None  # manifest -> (a config that reads it, whether any row needs its audio)
     for row in args.rows:
@@ -173,9 +171,12 @@ def prepare(args: argparse.Namespace) -> None:
         for manifest, audio, _ in missing_embeddings(config, encoder.name).values():
             needed[manifest] = (config, audio > 0 or needed.get(manifest, (None, False))[1])
     for manifest, (config, audio) in needed.items():
-        command = embed_command(config, manifest, audio)
-        print("tqse " + " ".join(command), flush=True)
-        tqse(command)
+        clips = read_clips(manifest, split=config.data.split)
+        print(f"embedding {manifest} ({'audio and ' if audio else ''}captions) with {encoder.name}", flush=True)
+        cache = build_cache(encoder, clips if audio else [], config.query.cache_dir, config.data.sample_rate,
+                            config.data.segment_seconds, progress=True,
+                            captions=sorted({c for clip in clips for c in clip.captions}))
+        print(f"{cache.folder}: {len(cache)} audio embeddings", flush=True)
 
 
 def check_cache(config, encoder_name: str) -> None:
@@ -249,7 +250,7 @@ def run_grid(args: argparse.Namespace) -> None:
 
 def run_bias(args: argparse.Namespace) -> None:
     """A0 and A3 (seeds 0..max-seeds-1) from the text-trained start and from the neutral start of the same
-    separator (random weights with ``--from-scratch``), same budget: how much the old study's start favoured the
+    separator (random weights unless ``--neutral-start``), same budget: how much the old study's start favoured the
     text rows."""
     starts = {"text": args.text_start, "neutral": neutral_start(args, "tcn")}
     sets, encoder = eval_sets(args), None

@@ -83,16 +83,37 @@ def test_av5_takes_another_rows_manipulation_and_nothing_else():
 
 
 def test_prepare_embeds_each_manifest_once_with_audio_where_a_row_queries_by_audio(tmp_path, mixtures, monkeypatch):
-    import tqse.cli
+    import tqse.query.cache
+    from tqse.data.locations import fixture_manifest
+    from tqse.data.manifest import audio_cache_key, read_clips
 
-    calls = []
-    monkeypatch.setattr(tqse.cli, "main", lambda argv: calls.append(argv))
+    calls, real = [], tqse.query.cache.build_cache
+    monkeypatch.setattr(tqse.query.cache, "build_cache",
+                        lambda encoder, clips, *a, **kw: calls.append(len(clips)) or real(encoder, clips, *a, **kw))
     argv = [arg if arg != "query.cache_dir=null" else f"query.cache_dir={tmp_path / 'cache'}"
             for arg in small(tmp_path, mixtures, "--prepare", "--rows", "A0", "A3", "AV0")]
     assert table1.main(argv) == 0
-    assert [call[call.index("--data") + 1] for call in calls] == [str(ROOT / "src/tqse/assets/fixture/clips.jsonl")]
-    assert "--captions-only" not in calls[0] and calls[0][calls[0].index("--crop-seconds") + 1] == "0.5"
-    assert calls[0][calls[0].index("--encoder") + 1] == "hash"
+    train = read_clips(fixture_manifest(), split="train")
+    assert calls == [len(train)]  # the fixture manifest stands for every dataset here: embedded once, with audio
+    cache = tqse.query.cache.EmbeddingCache.open(tmp_path / "cache", HashEncoder(dim=32).name)
+    assert all(cache.has_audio(audio_cache_key(c, 0.5)) and all(map(cache.has_text, c.captions)) for c in train)
+    assert table1.main(argv) == 0 and calls == [len(train)]  # nothing left to embed
+
+
+def test_the_study_queries_through_built_in_encoder_version_1_and_prepare_embeds_with_it():
+    from tqse.query.builtin import BuiltinEncoder
+
+    encoders = {table1.load_encoder(load_config([table1.CONFIGS / table1.ROWS[row][0]])).name for row in ("A0", "AV5")}
+    assert encoders == {BuiltinEncoder(version=1).name} != {BuiltinEncoder(version=2).name}
+
+
+def test_a_setup_that_swaps_the_encoder_unsets_the_pinned_version_with_null():
+    from tqse.train.setup import encoder_spec
+
+    pinned = load_config([table1.CONFIGS / "A0.yaml"])
+    swapped = load_config([table1.CONFIGS / "A0.yaml", FIXTURE])
+    assert encoder_spec(pinned)["kwargs"] == {"version": 1}
+    assert encoder_spec(swapped) == {"name": "hash", "path": None, "kwargs": {"dim": 32}}
 
 
 def test_the_bias_measurements_separator_is_the_text_trained_starts():
@@ -108,12 +129,12 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
     from tqse.extract import Extractor
 
     with pytest.raises(SystemExit, match="no neutral start"):
-        table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+        table1.main(small(tmp_path, mixtures, "--rows", "A0", "--neutral-start"))
     assert table1.main(small(tmp_path, mixtures, "--neutral")) == 0
     start = tmp_path / "starts" / "neutral_start"
     card = (start / "README.md").read_text()
     assert "louder" in card and json.loads((start / "config.json").read_text())["training"]["steps"] == 2
-    assert table1.main(small(tmp_path, mixtures, "--rows", "A0", "A9R", "AV5", "--av5-from", "A9N",
+    assert table1.main(small(tmp_path, mixtures, "--rows", "A0", "A9R", "AV5", "--av5-from", "A9N", "--neutral-start",
                              "--export")) == 0
     runs = {p.name.rsplit("-", 1)[0] for p in (tmp_path / "runs").iterdir() if (p / "config.yaml").exists()}
     assert runs == {"A0-s0", "A9R-s0", "AV5-A9N-s0"}
@@ -133,14 +154,13 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
     assert Extractor.from_pretrained(exported).extract(noise(), text="a dog barking", sample_rate=16000).shape == (8000,)
 
 
-def test_rows_can_start_from_random_weights_instead(tmp_path, mixtures):
-    args = table1.parse_args(small(tmp_path, mixtures, "--from-scratch"))
+def test_rows_start_from_random_weights_unless_told_to_take_the_neutral_start(tmp_path, mixtures):
+    args = table1.parse_args(small(tmp_path, mixtures))
     config = table1.row_run(args, "A3", 1, table1.neutral_start(args, "conformer"), tmp_path)
     assert config.train.init_from is None and config.train.init_reset == [] and config.name == "A3-s1"
 
 
 def test_scores_of_a_checkpoint_that_is_no_longer_the_best_are_redone(tmp_path, mixtures):
-    table1.main(small(tmp_path, mixtures, "--neutral"))
     table1.main(small(tmp_path, mixtures, "--rows", "A0"))
     run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
     stamp = json.loads((run / "eval" / "scored_checkpoint.json").read_text())

@@ -131,9 +131,12 @@ def fit_pca(encoder, clips: list[ClipRecord], config: RunConfig) -> PCAProjectio
 
 
 def encoder_spec(config: RunConfig) -> dict:
-    """The run's query encoder as a model directory names it: ``{"name", "path", "kwargs"}``."""
+    """The run's query encoder as a model directory names it: ``{"name", "path", "kwargs"}``. An option set to
+    null is left to the backend's default: YAML layers merge, so null is how a later layer (a test setup that
+    swaps in the hash encoder) unsets an option an earlier one pinned (a built-in encoder version)."""
     encoder = config.query.encoder
-    return {"name": encoder.name, "path": encoder.path, "kwargs": dict(encoder.kwargs)}
+    kwargs = {key: value for key, value in encoder.kwargs.items() if value is not None}
+    return {"name": encoder.name, "path": encoder.path, "kwargs": kwargs}
 
 
 def resumed_encoder_spec(checkpoints: Path, spec: dict) -> dict:
