@@ -41,6 +41,14 @@ def test_cache_holds_the_embeddings_of_the_deterministic_crop(tmp_path):
     assert torch.allclose(cache.text([caption]), encoder.embed_text([caption]), atol=1e-6)
 
 
+def test_a_cache_folder_under_home_written_as_tilde_lands_there_not_in_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    cache = build_cache(HashEncoder(dim=16), read_clips(FIXTURE)[:2], "~/emb", 32000, 2.0)
+    assert cache.folder.parent == tmp_path / "home" / "emb" and len(cache) == 2
+    assert not (tmp_path / "~").exists()
+
+
 def test_rebuild_is_incremental_and_keys_depend_on_crop_and_content(tmp_path):
     clips = read_clips(FIXTURE)
     build_cache(CountingEncoder(), clips[:6], tmp_path, 32000, 2.0)

@@ -121,7 +121,7 @@ class EmbeddingCache:
     def subset(self, out_dir: str | os.PathLike, audio_keys: Iterable[str], captions: Iterable[str]) -> tuple[list, list]:
         """Write the rows of ``audio_keys`` and ``captions`` that this cache holds into a new cache under
         ``out_dir`` (same layout and encoder name); returns the (audio keys, captions) it does not hold."""
-        folder = Path(out_dir) / _safe(self.encoder_name)
+        folder = Path(out_dir).expanduser() / _safe(self.encoder_name)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "meta.json").write_text((self.folder / "meta.json").read_text())
         missing = []
@@ -191,8 +191,9 @@ def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str |
         sample_rate: rate the clips are loaded at (the training rate); the encoder resamples from it.
         crop_seconds: crop length of the training targets (``None`` = whole clip).
     """
+    cache_dir = Path(cache_dir).expanduser()  # a config's "~/.cache/..." reaches here unexpanded by any shell
     share_audio(cache_dir, encoder)  # a text-side version over a cached encoder embeds only its captions
-    folder = Path(cache_dir) / _safe(encoder.name)
+    folder = cache_dir / _safe(encoder.name)
     folder.mkdir(parents=True, exist_ok=True)
     meta = folder / "meta.json"
     if not meta.exists():
