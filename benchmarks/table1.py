@@ -26,7 +26,8 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from tqse.eval.report import group_key, group_seeds, plot_curves, plot_runs, run_name, runs_table, seed_stats
+from tqse.eval.report import (group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name, runs_table,
+                              seed_stats)
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, neutral_card, paper_table,
                              row_card, run_folders, run_record, study_runs, training_data, training_record)
 
@@ -294,6 +295,33 @@ def budget_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def budget_by_rule(run_dir: Path, floor: float = 30.0, window: float = 15.0, rise: float = 0.3) -> dict:
+    """The pilot's rule for the budget (docs/RESULTS.md, "Budget"): the smallest B >= ``floor`` CPU minutes after
+    which the class-template validation curve, each point the mean of it and its two neighbours, rises by less
+    than ``rise`` dB over the next ``window`` minutes. ``{"minutes": B or None, "step", "curve_minutes"}``: B is
+    None while the curve has not yet run ``window`` minutes past a point that would qualify."""
+    from tqse.train.lineage import run_minutes
+
+    curve = learning_curve(run_dir, "val_si_sdri")
+    minutes = [run_minutes(run_dir, step) or 0.0 for step, _ in curve]
+    values = [v for _, v in curve]
+    smooth = [sum(values[max(0, i - 1):i + 2]) / len(values[max(0, i - 1):i + 2]) for i in range(len(values))]
+    for i, (start, level) in enumerate(zip(minutes, smooth)):
+        later = [j for j in range(i + 1, len(curve)) if minutes[j] >= start + window]
+        if start >= floor and later and smooth[later[0]] - level < rise:
+            return {"minutes": round(start, 1), "step": curve[i][0], "curve_minutes": round(max(minutes), 1)}
+    return {"minutes": None, "step": None, "curve_minutes": round(max(minutes, default=0.0), 1)}
+
+
+def rule_lines(folders: Iterable[Path]) -> str:
+    lines = ["| run | B by the pilot rule (CPU minutes) | at step | curve runs to (minutes) |", "|---|---|---|---|"]
+    for folder in folders:
+        rule = budget_by_rule(folder)
+        b = "not reached yet" if rule["minutes"] is None else f"{rule['minutes']:.1f}"
+        lines.append(f"| {run_name(folder)} | {b} | {rule['step'] or '-'} | {rule['curve_minutes']:.1f} |")
+    return "\n".join(lines)
+
+
 def write_results(out: Path, results: Path, subset_classes: set[str], set_names: Iterable[str] = tuple(EVAL_SETS),
                   pairs=PAIRS) -> Iterator[str]:
     """Tables (SI-SDRi, SDRi), the budget each run had, the declared rule applied to the row pairs, the paper
@@ -309,7 +337,7 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     files = {f"table_{m}.md": runs_table(runs, m, [c for c in sets if any(c in r for r in runs.values())])
              for m in ("si_sdri", "sdri")}
     files |= {"budget.md": budget_table(records), "comparisons.md": comparison_table(runs, pairs, columns),
-              "paper.md": paper_table(runs)}
+              "paper.md": paper_table(runs), "budget_rule.md": rule_lines(f for f in folders if run_name(f) in runs)}
     for name, text in files.items():
         (results / name).write_text(text + "\n", encoding="utf-8")
         yield f"{results / name}:\n{text}"

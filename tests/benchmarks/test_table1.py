@@ -142,6 +142,7 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
     for column in ("test-interferer_class_caption", "ood-caption", "unseen-class_caption", "unseen48-caption"):
         assert column in table
     assert "| A9R - A0 |" in (tmp_path / "results" / "comparisons.md").read_text()
+    assert "| A0-s0 | not reached yet |" in (tmp_path / "results" / "budget_rule.md").read_text()  # 2 steps
     records = json.loads((tmp_path / "results" / "runs.json").read_text())
     assert all(r["steps"] == 2 and set(r["val_curve"]) == set(table1.CURVES.values()) for r in records)
     for png in ("bars.png", "curves.png"):
@@ -184,3 +185,27 @@ def noise():
     import numpy as np
 
     return (np.random.default_rng(0).standard_normal(8000) * 0.1).astype("float32")
+
+
+def pilot_run(folder: Path, level_at) -> Path:
+    """A run folder whose template validation, every 5 CPU minutes up to 90, is ``level_at(minutes)``."""
+    folder.mkdir()
+    (folder / "config.yaml").write_text(f"name: {folder.name.rsplit('-', 1)[0]}\n")
+    lines = []
+    for minutes in range(5, 91, 5):
+        step = minutes * 100
+        lines += [{"step": step, "loss": 0.0, "train_seconds": minutes * 60.0},
+                  {"step": step, "val_si_sdri": level_at(minutes)}]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return folder
+
+
+def test_the_pilot_rule_picks_the_first_budget_after_which_the_curve_rises_slowly(tmp_path):
+    # +0.5 dB per 5 minutes up to minute 40, flat after: from 40 the smoothed curve gains 0.17 dB in 15 minutes
+    levelling = pilot_run(tmp_path / "A0-s0-0000aaaa", lambda m: min(m, 40) / 10)
+    assert table1.budget_by_rule(levelling) == {"minutes": 40.0, "step": 4000, "curve_minutes": 90.0}
+    # already flat before 30 minutes: the floor of 30 holds
+    assert table1.budget_by_rule(pilot_run(tmp_path / "A0-s1-0000bbbb", lambda m: 2.0))["minutes"] == 30.0
+    still_rising = pilot_run(tmp_path / "A0-s2-0000cccc", lambda m: m / 10)
+    assert table1.budget_by_rule(still_rising)["minutes"] is None
+    assert "| A0-s2 | not reached yet | - | 90.0 |" in table1.rule_lines([still_rising])
