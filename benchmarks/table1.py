@@ -300,10 +300,12 @@ def budget_by_rule(run_dir: Path, floor: float = 30.0, window: float = 15.0, ris
     which the class-template validation curve, each point the mean of it and its two neighbours, rises by less
     than ``rise`` dB over the next ``window`` minutes. ``{"minutes": B or None, "step", "curve_minutes"}``: B is
     None while the curve has not yet run ``window`` minutes past a point that would qualify."""
+    from tqse.files import read_metrics
     from tqse.train.lineage import run_minutes
 
-    curve = learning_curve(run_dir, "val_si_sdri")
-    minutes = [run_minutes(run_dir, step) or 0.0 for step, _ in curve]
+    records = read_metrics(run_dir / "metrics.jsonl")
+    curve = learning_curve(records, "val_si_sdri")
+    minutes = [run_minutes(records, step) or 0.0 for step, _ in curve]
     values = [v for _, v in curve]
     smooth = [sum(values[max(0, i - 1):i + 2]) / len(values[max(0, i - 1):i + 2]) for i in range(len(values))]
     for i, (start, level) in enumerate(zip(minutes, smooth)):

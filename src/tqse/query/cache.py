@@ -45,6 +45,12 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
+def encoder_folder(cache_dir: str | os.PathLike, encoder_name: str) -> Path:
+    """The folder of one encoder's embeddings under ``cache_dir``; ``~`` is expanded here, once for every
+    caller, because a config's ``query.cache_dir`` ("~/.cache/...") reaches the cache unexpanded by any shell."""
+    return Path(cache_dir).expanduser() / _safe(encoder_name)
+
+
 def crop_clip(wav: np.ndarray, sample_rate: int, crop_seconds: float | None) -> np.ndarray:
     """The deterministic crop the cache embeds: centre crop (or tiling) to ``crop_seconds``."""
     if crop_seconds is None:
@@ -91,7 +97,7 @@ class EmbeddingCache:
 
     @classmethod
     def open(cls, cache_dir: str | os.PathLike, encoder_name: str) -> "EmbeddingCache":
-        folder = Path(cache_dir).expanduser() / _safe(encoder_name)
+        folder = encoder_folder(cache_dir, encoder_name)
         meta = folder / "meta.json"
         if not meta.exists():
             raise QueryError(f"{folder}: no embedding cache for encoder '{encoder_name}'; "
@@ -121,7 +127,7 @@ class EmbeddingCache:
     def subset(self, out_dir: str | os.PathLike, audio_keys: Iterable[str], captions: Iterable[str]) -> tuple[list, list]:
         """Write the rows of ``audio_keys`` and ``captions`` that this cache holds into a new cache under
         ``out_dir`` (same layout and encoder name); returns the (audio keys, captions) it does not hold."""
-        folder = Path(out_dir).expanduser() / _safe(self.encoder_name)
+        folder = encoder_folder(out_dir, self.encoder_name)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "meta.json").write_text((self.folder / "meta.json").read_text())
         missing = []
@@ -191,9 +197,8 @@ def build_cache(encoder: QueryEncoder, clips: list[ClipRecord], cache_dir: str |
         sample_rate: rate the clips are loaded at (the training rate); the encoder resamples from it.
         crop_seconds: crop length of the training targets (``None`` = whole clip).
     """
-    cache_dir = Path(cache_dir).expanduser()  # a config's "~/.cache/..." reaches here unexpanded by any shell
     share_audio(cache_dir, encoder)  # a text-side version over a cached encoder embeds only its captions
-    folder = cache_dir / _safe(encoder.name)
+    folder = encoder_folder(cache_dir, encoder.name)
     folder.mkdir(parents=True, exist_ok=True)
     meta = folder / "meta.json"
     if not meta.exists():
@@ -234,8 +239,8 @@ def share_audio(cache_dir: str | os.PathLike, encoder: QueryEncoder) -> int:
     (copied where links are impossible); captions are never shared. Returns the rows shared (0 when there is
     nothing to share, or the folder already has audio). Then ``build_cache`` only embeds the captions."""
     audio_name = getattr(encoder, "audio_name", None)
-    source = Path(cache_dir).expanduser() / _safe(audio_name or "")
-    target = Path(cache_dir).expanduser() / _safe(encoder.name)
+    source = encoder_folder(cache_dir, audio_name or "")
+    target = encoder_folder(cache_dir, encoder.name)
     if not audio_name or audio_name == encoder.name or not (source / "audio_keys.json").exists():
         return 0
     if (target / "audio_keys.json").exists():
