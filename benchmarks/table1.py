@@ -315,6 +315,28 @@ def budget_by_rule(run_dir: Path, floor: float = 30.0, window: float = 15.0, ris
     return {"minutes": None, "step": None, "curve_minutes": round(max(minutes, default=0.0), 1)}
 
 
+def window_means(run_dir: Path, width: float = 10.0) -> str:
+    """Each validation curve of a run averaged over every ``width`` CPU minutes of training (single validations
+    scatter; the pilot's table in docs/RESULTS.md is this)."""
+    from tqse.files import read_metrics
+    from tqse.train.lineage import run_minutes
+
+    records = read_metrics(run_dir / "metrics.jsonl")
+    curves = {label: learning_curve(records, key) for key, label in CURVES.items()}
+    bins: dict[int, dict[str, list[float]]] = {}
+    for label, curve in curves.items():
+        for step, value in curve:
+            start = int((run_minutes(records, step) or 0.0) // width)
+            bins.setdefault(start, {}).setdefault(label, []).append(value)
+    starts = sorted(bins)
+    lines = [f"| {run_name(run_dir)}, CPU minutes | " + " | ".join(f"{b * width:g}-{(b + 1) * width:g}" for b in starts)
+             + " |", "|---" * (len(starts) + 1) + "|"]
+    for label in curves:
+        cells = [bins[b].get(label) for b in starts]
+        lines.append(f"| {label} | " + " | ".join(f"{sum(c) / len(c):.2f}" if c else "-" for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def rule_lines(folders: Iterable[Path]) -> str:
     lines = ["| run | B by the pilot rule (CPU minutes) | at step | curve runs to (minutes) |", "|---|---|---|---|"]
     for folder in folders:
@@ -339,7 +361,8 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     files = {f"table_{m}.md": runs_table(runs, m, [c for c in sets if any(c in r for r in runs.values())])
              for m in ("si_sdri", "sdri")}
     files |= {"budget.md": budget_table(records), "comparisons.md": comparison_table(runs, pairs, columns),
-              "paper.md": paper_table(runs), "budget_rule.md": rule_lines(f for f in folders if run_name(f) in runs)}
+              "paper.md": paper_table(runs), "budget_rule.md": rule_lines(f for f in folders if run_name(f) in runs),
+              "curve_windows.md": "\n\n".join(window_means(f) for f in folders if run_name(f) in runs)}
     for name, text in files.items():
         (results / name).write_text(text + "\n", encoding="utf-8")
         yield f"{results / name}:\n{text}"

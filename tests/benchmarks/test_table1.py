@@ -209,3 +209,10 @@ def test_the_pilot_rule_picks_the_first_budget_after_which_the_curve_rises_slowl
     still_rising = pilot_run(tmp_path / "A0-s2-0000cccc", lambda m: m / 10)
     assert table1.budget_by_rule(still_rising)["minutes"] is None
     assert "| A0-s2 | not reached yet | - | 90.0 |" in table1.rule_lines([still_rising])
+
+
+def test_window_means_average_each_curve_over_ten_cpu_minutes(tmp_path):
+    run = pilot_run(tmp_path / "A0-s0-0000dddd", lambda m: m / 10)  # validations at minutes 5, 10, ..., 90
+    lines = table1.window_means(run).splitlines()
+    assert lines[0].startswith("| A0-s0, CPU minutes | 0-10 | 10-20 |") and lines[0].endswith("| 90-100 |")
+    assert lines[2].startswith("| class templates | 0.50 | 1.25 | 2.25 |")  # (0.5) / (1.0+1.5) / (2.0+2.5)
