@@ -370,7 +370,7 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     yield f"{results / 'runs.json'}: {len(records)} runs"
     main_sets = {n: {k: v for k, v in s.items() if not k.startswith(SUBSET)} for n, s in runs.items()}
     yield f"plot: {plot_runs(main_sets, results / 'bars.png', 'si_sdri')}"
-    yield f"curves: {plot_curves({run_name(f): f for f in folders}, results / 'curves.png', CURVES)}"
+    yield f"curves: {plot_curves({run_name(f): f for f in folders}, results / 'curves.png', CURVES, x='minutes')}"
 
 
 def export(args: argparse.Namespace) -> Iterator[str]:

@@ -115,3 +115,21 @@ def test_the_best_seed_exports_as_a_float16_model_folder_that_separates_like_its
     ours = Extractor.from_pretrained(dest).extract(mixture, text="a dog barking", sample_rate=16000)
     theirs = Extractor.from_pretrained(best / "checkpoints" / "last").extract(mixture, text="a dog barking", sample_rate=16000)
     assert np.abs(ours - theirs).max() < 1e-2 * np.abs(theirs).max()
+
+
+def test_curves_fold_seeds_at_common_steps_against_steps_or_cpu_minutes(tmp_path):
+    from tqse.eval.report import row_curves
+
+    fast = _run(tmp_path, "A0-s0-aaaa", "A0-s0", {}, curve=((200, 1.0), (400, 2.0)))  # 0.5 s per step
+    slow = _run(tmp_path, "A0-s1-bbbb", "A0-s1", {}, curve=((200, 3.0), (400, 4.0), (600, 9.0)))
+    lines = (slow / "metrics.jsonl").read_text().splitlines()[:-1]  # seed 1: 1 s per step, one validation more
+    (slow / "metrics.jsonl").write_text("\n".join(
+        json.dumps({**json.loads(line), "train_seconds": json.loads(line)["step"] * 1.0})
+        if "train_seconds" in line else line for line in lines) + "\n")
+    dirs = {"A0-s0": fast, "A0-s1": slow}
+    assert row_curves(dirs, "val_si_sdri") == {"A0": [(200.0, 2.0), (400.0, 3.0)]}  # step 600: seed 1's alone
+    # step 200: 1.7 and 3.3 minutes; step 400: 3.3 and 6.7 (each seed's minutes rounded to 0.1)
+    minutes = row_curves(dirs, "val_si_sdri", x="minutes")["A0"]
+    assert [(round(m, 2), v) for m, v in minutes] == [(2.5, 2.0), (5.0, 3.0)]
+    with pytest.raises(ValueError, match="minutes"):
+        row_curves(dirs, "val_si_sdri", x="epochs")

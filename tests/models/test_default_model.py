@@ -124,3 +124,13 @@ def test_each_card_says_what_its_text_side_learnt_from():
     shipped_card = (SHIPPED / "README.md").read_text()
     assert "built-in version 2 was trained on AudioCaps captions" in shipped_card and "warns" in shipped_card
     assert "this corpus' captions only" in v2_card and "version 2" not in v2_card.split("## Limits")[1]
+
+
+def test_the_cards_query_recipe_is_written_in_words():
+    from tqse.models.card import recipe_line
+
+    recipe = recipe_line(read_model_config(SHIPPED)["trained_with"])
+    assert "queries by text, `unl` by audio" in recipe and "noise (alpha_audio 1.5-3.5, alpha_text 1-2)" in recipe
+    assert "{" not in recipe and "accordion" not in recipe  # no raw JSON; the classes sit in the data section
+    assert recipe_line({"query_mode": "audio", "manipulation": {}}) == "queries by audio; embedding manipulations: none."
+    assert recipe_line({"note": "random weights (tests)"}) == "note: random weights (tests)."

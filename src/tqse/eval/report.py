@@ -193,21 +193,42 @@ def learning_curve(run: str | os.PathLike | list[dict], key: str = "val_si_sdri"
     return sorted({int(r["step"]): float(r[key]) for r in records if key in r}.items())
 
 
+def row_curves(run_dirs: Mapping[str, str | os.PathLike], key: str,
+               x: str = "step") -> dict[str, list[tuple[float, float]]]:
+    """Per row (seeds folded, :func:`group_seeds`): ``(x, mean of key)`` at the steps every seed validated. ``x``:
+    "step", or "minutes", the CPU minutes of training each seed had spent at that step, averaged (a budget in
+    minutes reads off this axis; seeds reach a step at slightly different times)."""
+    from tqse.train.lineage import run_minutes
+
+    if x not in ("step", "minutes"):
+        raise ValueError(f"x must be 'step' or 'minutes', not {x!r}")
+    rows = {}
+    for row, dirs in group_seeds(run_dirs).items():
+        records = [read_metrics(Path(d) / "metrics.jsonl") for d in dirs]
+        curves = [dict(learning_curve(r, key)) for r in records]
+        steps = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
+        if x == "minutes":
+            at = {s: [run_minutes(r, s) for r in records] for s in steps}
+            steps = [s for s in steps if None not in at[s]]
+        points = [(float(np.mean(at[s])) if x == "minutes" else float(s), float(np.mean([c[s] for c in curves])))
+                  for s in steps]
+        if points:
+            rows[row] = points
+    return rows
+
+
 def plot_curves(run_dirs: Mapping[str, str | os.PathLike], out_png: str | os.PathLike,
-                keys: Mapping[str, str] | None = None) -> Path:
-    """Validation SI-SDRi against step, one panel per query kind in ``keys``, one line per run (seeds of a
-    row averaged over the steps all of them reached)."""
+                keys: Mapping[str, str] | None = None, x: str = "step") -> Path:
+    """Validation SI-SDRi against step (or training CPU minutes: ``x="minutes"``), one panel per query kind in
+    ``keys``, one line per row (:func:`row_curves`)."""
     keys = keys or CURVE_KEYS
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), sharey=True, squeeze=False)
     for ax, (key, title) in zip(axes[0], keys.items()):
-        for run, dirs in group_seeds(run_dirs).items():
-            curves = [dict(learning_curve(d, key)) for d in dirs]
-            steps = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
-            if steps:
-                ax.plot(steps, [np.mean([c[s] for c in curves]) for s in steps], marker="o", ms=3, label=run)
+        for row, points in row_curves(run_dirs, key, x).items():
+            ax.plot(*zip(*points), marker="o", ms=3, label=row)
         ax.set_title(f"val, {title}", fontsize="medium")
-        ax.set_xlabel("step")
+        ax.set_xlabel("step" if x == "step" else "training CPU minutes")
         ax.axhline(0, color="black", linewidth=0.6)
     axes[0][0].set_ylabel("SI-SDRi (dB)")
     axes[0][-1].legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))

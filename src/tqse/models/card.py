@@ -231,6 +231,33 @@ def _text_side(config: dict) -> str:
             "unseen sources are where it is weakest (see the scores).")
 
 
+def recipe_line(trained_with: dict) -> str:
+    """How the queries were made in training, in words: the datasets, each one's query modality, the embedding
+    manipulations with their settings and the config hash (``trained_with`` of ``config.json``; its classes are
+    in the card's data section)."""
+    modes = trained_with.get("query_modes") or {}
+    parts = [f"datasets {', '.join(f'`{d}`' for d in trained_with['data'])}"] if trained_with.get("data") else []
+    if "query_mode" in trained_with:
+        others = "".join(f", `{name}` by {mode}" for name, mode in modes.items())
+        parts.append(f"queries by {trained_with['query_mode']}{others}")
+    manipulations = trained_with.get("manipulation")
+    if manipulations is not None:
+        parts.append("embedding manipulations: " + (", ".join(
+            f"{name} ({', '.join(f'{k} {_setting(v)}' for k, v in settings.items() if k != 'enabled')})"
+            for name, settings in manipulations.items()) or "none"))
+    known = {"query_mode", "query_modes", "manipulation", "classes", "data", "config_hash"}
+    parts += [f"{key}: {_setting(value)}" for key, value in trained_with.items() if key not in known]
+    if "config_hash" in trained_with:
+        parts.append(f"config hash `{trained_with['config_hash']}`")
+    return "; ".join(parts) + "." if parts else "not recorded."
+
+
+def _setting(value) -> str:
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        return f"{value[0]:g}-{value[1]:g}"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def render_card(config: dict) -> str:
     """The README.md of a model folder, from its ``config.json`` records alone (front matter first, which
     :func:`~tqse.models.pretrained.read_card_scores` and hubs read; ``description``: the opening paragraph)."""
@@ -265,5 +292,5 @@ def render_card(config: dict) -> str:
         + (f" (float16 changed SI-SDRi by at most {config['fp16_change_db']:+.2f} dB on the sets above)."
            if config.get("fp16_change_db") is not None else "."),
         f"- **Trained:** {history}",
-        f"- **Query recipe:** `{json.dumps(config.get('trained_with', {}))}`.", ""]
+        f"- **Query recipe:** {recipe_line(config.get('trained_with') or {})}", ""]
     return card_front_matter(config, flat) + "\n" + "\n".join(sections)
