@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -316,8 +317,8 @@ def budget_by_rule(run_dir: Path, floor: float = 30.0, window: float = 15.0, ris
 
 
 def window_means(run_dir: Path, width: float = 10.0) -> str:
-    """Each validation curve of a run averaged over every ``width`` CPU minutes of training (single validations
-    scatter; the pilot's table in docs/RESULTS.md is this)."""
+    """Each validation curve of a run averaged over every ``width`` CPU minutes of training, windows closed on
+    the right (single validations scatter; the pilot's table in docs/RESULTS.md is this)."""
     from tqse.files import read_metrics
     from tqse.train.lineage import run_minutes
 
@@ -326,7 +327,8 @@ def window_means(run_dir: Path, width: float = 10.0) -> str:
     bins: dict[int, dict[str, list[float]]] = {}
     for label, curve in curves.items():
         for step, value in curve:
-            start = int((run_minutes(records, step) or 0.0) // width)
+            # (a, b]: the validation a run ends with, at exactly its budget, closes the last window
+            start = max(0, math.ceil((run_minutes(records, step) or 0.0) / width) - 1)
             bins.setdefault(start, {}).setdefault(label, []).append(value)
     starts = sorted(bins)
     lines = [f"| {run_name(run_dir)}, CPU minutes | " + " | ".join(f"{b * width:g}-{(b + 1) * width:g}" for b in starts)

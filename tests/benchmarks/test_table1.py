@@ -214,5 +214,6 @@ def test_the_pilot_rule_picks_the_first_budget_after_which_the_curve_rises_slowl
 def test_window_means_average_each_curve_over_ten_cpu_minutes(tmp_path):
     run = pilot_run(tmp_path / "A0-s0-0000dddd", lambda m: m / 10)  # validations at minutes 5, 10, ..., 90
     lines = table1.window_means(run).splitlines()
-    assert lines[0].startswith("| A0-s0, CPU minutes | 0-10 | 10-20 |") and lines[0].endswith("| 90-100 |")
-    assert lines[2].startswith("| class templates | 0.50 | 1.25 | 2.25 |")  # (0.5) / (1.0+1.5) / (2.0+2.5)
+    # windows (0, 10], (10, 20], ...: the run's last validation, at minute 90, closes the 80-90 window
+    assert lines[0].startswith("| A0-s0, CPU minutes | 0-10 | 10-20 |") and lines[0].endswith("| 80-90 |")
+    assert lines[2].startswith("| class templates | 0.75 | 1.75 | 2.75 |")  # (0.5+1.0) / (1.5+2.0) / (2.5+3.0)

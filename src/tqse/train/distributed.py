@@ -49,4 +49,7 @@ def all_reduce_mean(value: torch.Tensor, info: DistInfo) -> torch.Tensor:
 
 def shutdown(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
+        # Every rank reaches teardown before any closes its connections: a gloo peer whose partner has already
+        # closed can abort (SIGABRT) while it is still tearing its own pairs down (pytorch/gloo#514).
+        dist.barrier()
         dist.destroy_process_group()
