@@ -302,7 +302,7 @@ def budget_by_rule(run_dir: Path, floor: float = 30.0, window: float = 15.0, ris
     than ``rise`` dB over the next ``window`` minutes. ``{"minutes": B or None, "step", "curve_minutes"}``: B is
     None while the curve has not yet run ``window`` minutes past a point that would qualify."""
     from tqse.files import read_metrics
-    from tqse.train.lineage import run_minutes
+    from tqse.eval.report import run_minutes
 
     records = read_metrics(run_dir / "metrics.jsonl")
     curve = learning_curve(records, "val_si_sdri")
@@ -320,7 +320,7 @@ def window_means(run_dir: Path, width: float = 10.0) -> str:
     """Each validation curve of a run averaged over every ``width`` CPU minutes of training, windows closed on
     the right (single validations scatter; the pilot's table in docs/RESULTS.md is this)."""
     from tqse.files import read_metrics
-    from tqse.train.lineage import run_minutes
+    from tqse.eval.report import run_minutes
 
     records = read_metrics(run_dir / "metrics.jsonl")
     curves = {label: learning_curve(records, key) for key, label in CURVES.items()}

@@ -193,13 +193,21 @@ def learning_curve(run: str | os.PathLike | list[dict], key: str = "val_si_sdri"
     return sorted({int(r["step"]): float(r[key]) for r in records if key in r}.items())
 
 
+def run_minutes(run: Path | list[dict], step: int) -> float | None:
+    """CPU minutes of training steps the run had spent when it reached ``step`` (validation excluded, carried
+    over resumes), or None when its metrics hold no timing up to that step. ``run``: its folder, or its metrics
+    rows already read (:func:`tqse.files.read_metrics`; a caller asking for many steps reads the file once)."""
+    lines = run if isinstance(run, list) else read_metrics(run / "metrics.jsonl")
+    seconds = max((line["train_seconds"] for line in lines if line["step"] <= step and "train_seconds" in line),
+                  default=None)
+    return round(seconds / 60, 1) if seconds else None
+
+
 def row_curves(run_dirs: Mapping[str, str | os.PathLike], key: str,
                x: str = "step") -> dict[str, list[tuple[float, float]]]:
     """Per row (seeds folded, :func:`group_seeds`): ``(x, mean of key)`` at the steps every seed validated. ``x``:
     "step", or "minutes", the CPU minutes of training each seed had spent at that step, averaged (a budget in
     minutes reads off this axis; seeds reach a step at slightly different times)."""
-    from tqse.train.lineage import run_minutes
-
     if x not in ("step", "minutes"):
         raise ValueError(f"x must be 'step' or 'minutes', not {x!r}")
     rows = {}

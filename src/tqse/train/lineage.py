@@ -14,19 +14,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tqse.eval.report import run_minutes
+
 PARENT_RECORD = "init_from.json"
-
-
-def run_minutes(run: Path | list[dict], step: int) -> float | None:
-    """CPU minutes of training steps the run had spent when it reached ``step`` (validation excluded, carried
-    over resumes), or None when its metrics hold no timing up to that step. ``run``: its folder, or its metrics
-    rows already read (:func:`tqse.files.read_metrics`; a caller asking for many steps reads the file once)."""
-    from tqse.files import read_metrics
-
-    lines = run if isinstance(run, list) else read_metrics(run / "metrics.jsonl")
-    seconds = max((line["train_seconds"] for line in lines if line["step"] <= step and "train_seconds" in line),
-                  default=None)
-    return round(seconds / 60, 1) if seconds else None
 
 
 def parent_history(run_dir: Path) -> dict | None:

@@ -181,7 +181,8 @@ def training_record(run_dir: Path, checkpoint: str | None = None) -> dict:
     (with the model it started from, as :func:`tqse.train.lineage.model_history` reads them), of this run
     alone, and where it ran."""
     from tqse.train.checkpoint import load_training_state
-    from tqse.train.lineage import run_history, run_minutes
+    from tqse.eval.report import run_minutes
+    from tqse.train.lineage import run_history
 
     step = int(load_training_state(checkpoint_dir(run_dir, checkpoint))["step"])
     history = run_history(run_dir, step)
