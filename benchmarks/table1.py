@@ -6,13 +6,14 @@ captions and the wrong query (docs/RESULTS.md, "Table I, fair"; issue 9's study 
     python benchmarks/table1.py --prepare                    # fill the embedding cache the rows read (once)
     python benchmarks/table1.py --rows A0 --max-seeds 1 --minutes 90 --out runs/table1_pilot \\
         --results experiments/table1_fair/pilot              # one long A0 curve: choose the budget
-    python benchmarks/table1.py --minutes 30                 # the grid (resumable), then the report
+    python benchmarks/table1.py                              # the grid, 9,300 steps a run (resumable), then the report
     python benchmarks/table1.py --report-only --export       # rebuild the report; best seeds -> experiments/checkpoints
     python benchmarks/table1.py --bias --steps 500           # A0 / A3 from the text-trained start vs random weights
     python benchmarks/table1.py --neutral                    # optional query-free start; rows load it with --neutral-start
 
-The budget is ``--minutes`` of training steps per run (counted over resumes; validation and scoring excluded)
-or ``--steps``: one of the two, the same for every row. Runs go under ``--out`` (starts in ``starts/``, the
+The budget is ``--steps`` per run (default 9,300: where the pilot's rule put it), or ``--minutes`` of training
+(counted over resumes; validation and scoring excluded): one of the two, the same for every row. Steps are the
+same compute whenever a run happens; minutes are not on a host whose speed drifts (docs/RESULTS.md, "Budget"). Runs go under ``--out`` (starts in ``starts/``, the
 bias measurement in ``bias/``) and resume where they stopped; scoring resumes per clip and starts again when a
 longer budget moves a run's best checkpoint. One run at a time, on ``--threads`` threads.
 """
@@ -57,7 +58,8 @@ PAIRS = [("A0", "A3"), ("A3", "A9"), ("A3", "A9R"), ("A3", "A9N"), ("A3", "A8"),
 BIAS_PAIRS = [("neutral-A0", "text-A0"), ("neutral-A3", "text-A3"), ("text-A3", "text-A0"),
               ("neutral-A3", "neutral-A0")]
 EXPORT_ROWS = ("A0", "A3", "A9", "A9R", "A9N", "AV0", "AV5")
-INIT_RESET = "train.init_reset=['*.film*']"  # every row learns its query pathway from a fresh FiLM initialisation
+INIT_RESET = "train.init_reset=['*.film*']"
+BUDGET_STEPS = 9300  # the A0 pilot's step at B = 39.2 CPU minutes, its declared rule's budget (docs/RESULTS.md)  # every row learns its query pathway from a fresh FiLM initialisation
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -69,8 +71,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     mode.add_argument("--bias", action="store_true", help="A0 and A3 from the text-trained start vs the neutral one")
     mode.add_argument("--report-only", action="store_true", help="rebuild the report from the runs; train nothing")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--minutes", type=float, help="training minutes of every run (default 30)")
-    budget.add_argument("--steps", type=int, help="training steps of every run, instead of minutes")
+    budget.add_argument("--steps", type=int, help=f"training steps of every run (default {BUDGET_STEPS})")
+    budget.add_argument("--minutes", type=float, help="training minutes of every run, instead of steps")
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--max-seeds", type=int, default=3, help="run at most this many seeds per row")
     p.add_argument("--av5-from", choices=AUDIO_ROWS, help="AV5 with this row's manipulation (run AV5-ROW)")
@@ -93,7 +95,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("overrides", nargs="*", help="dotted config overrides for every run")
     args = p.parse_args(argv)
     if args.minutes is None and args.steps is None:
-        args.minutes = 30.0
+        args.steps = BUDGET_STEPS
     return args
 
 

@@ -67,6 +67,13 @@ def test_every_row_resolves_its_modality_and_manipulations(row):
     assert config.data.manifests[config.data.use[0]] == expected and config.eval.manifest == "corpus:default:val"
 
 
+def test_the_budget_is_the_pilot_rules_steps_unless_minutes_are_asked_for():
+    default, timed = table1.parse_args([]), table1.parse_args(["--minutes", "40"])
+    assert (default.steps, default.minutes) == (9300, None) and (timed.steps, timed.minutes) == (None, 40.0)
+    row = table1.row_run(default, "A0", 0, None, Path("runs/x"))
+    assert row.train.steps == 9300
+
+
 def test_the_plan_runs_the_claim_with_three_seeds_before_the_other_rows():
     order = table1.plan(table1.parse_args([]))
     claim = [r for r, (_, seeds, phase) in table1.ROWS.items() if phase == 1]
