@@ -13,9 +13,10 @@ captions and the wrong query (docs/RESULTS.md, "Table I, fair"; issue 9's study 
 
 The budget is ``--steps`` per run (default 9,300: where the pilot's rule put it), or ``--minutes`` of training
 (counted over resumes; validation and scoring excluded): one of the two, the same for every row. Steps are the
-same compute whenever a run happens; minutes are not on a host whose speed drifts (docs/RESULTS.md, "Budget"). Runs go under ``--out`` (starts in ``starts/``, the
-bias measurement in ``bias/``) and resume where they stopped; scoring resumes per clip and starts again when a
-longer budget moves a run's best checkpoint. One run at a time, on ``--threads`` threads.
+same compute whenever a run happens; minutes are not on a host whose speed drifts (docs/RESULTS.md, "Budget").
+Runs go under ``--out`` (starts in ``starts/``, the bias measurement in ``bias/``) and resume where they
+stopped; scoring resumes per clip and starts again when a longer budget moves a run's best checkpoint. One run
+at a time, on ``--threads`` threads.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ PAIRS = [("A0", "A3"), ("A3", "A9"), ("A3", "A9R"), ("A3", "A9N"), ("A3", "A8"),
 BIAS_PAIRS = [("neutral-A0", "text-A0"), ("neutral-A3", "text-A3"), ("text-A3", "text-A0"),
               ("neutral-A3", "neutral-A0")]
 EXPORT_ROWS = ("A0", "A3", "A9", "A9R", "A9N", "AV0", "AV5")
-INIT_RESET = "train.init_reset=['*.film*']"
-BUDGET_STEPS = 9300  # the A0 pilot's step at B = 39.2 CPU minutes, its declared rule's budget (docs/RESULTS.md)  # every row learns its query pathway from a fresh FiLM initialisation
+INIT_RESET = "train.init_reset=['*.film*']"  # every row learns its query pathway from a fresh FiLM initialisation
+BUDGET_STEPS = 9300  # the A0 pilot's step at B = 39.2 CPU minutes, its declared rule's budget (docs/RESULTS.md)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

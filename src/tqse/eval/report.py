@@ -215,11 +215,12 @@ def row_curves(run_dirs: Mapping[str, str | os.PathLike], key: str,
         records = [read_metrics(Path(d) / "metrics.jsonl") for d in dirs]
         curves = [dict(learning_curve(r, key)) for r in records]
         steps = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
-        if x == "minutes":
-            at = {s: [run_minutes(r, s) for r in records] for s in steps}
-            steps = [s for s in steps if None not in at[s]]
-        points = [(float(np.mean(at[s])) if x == "minutes" else float(s), float(np.mean([c[s] for c in curves])))
-                  for s in steps]
+        if x == "minutes":  # a step where any seed has no timing is left out
+            seeds_at = {s: [run_minutes(r, s) for r in records] for s in steps}
+            xs = {s: float(np.mean(m)) for s, m in seeds_at.items() if None not in m}
+        else:
+            xs = {s: float(s) for s in steps}
+        points = [(xs[s], float(np.mean([c[s] for c in curves]))) for s in steps if s in xs]
         if points:
             rows[row] = points
     return rows
