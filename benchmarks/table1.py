@@ -1,7 +1,7 @@
 """Table I, fair (issue 24): every row trained from random weights (neutral by construction) for the same
 budget, then its best validation checkpoint scored on three fixed-mixture sets with class templates, natural
-captions and the wrong query (docs/RESULTS.md, "Table I, fair"; issue 9's study is
-``benchmarks/table1_issue9.py``).
+captions and the wrong query; its last checkpoint too, and both also queried by the target's own audio, the audio
+rows' training condition (docs/RESULTS.md, "Table I, fair"; issue 9's study is ``benchmarks/table1_issue9.py``).
 
     python benchmarks/table1.py --prepare                    # fill the embedding cache the rows read (once)
     python benchmarks/table1.py --rows A0 --max-seeds 1 --minutes 90 --out runs/table1_pilot \\
@@ -29,10 +29,12 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from tqse.data.manifest import TARGET_AUDIO_FIELD
 from tqse.eval.report import (group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name, runs_table,
                               seed_stats)
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, neutral_card, paper_table,
-                             row_card, run_folders, run_record, study_runs, training_data, training_record)
+                                  row_card, run_folders, run_record, scored_runs, study_runs, training_data,
+                                  training_record)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "table1_fair"
@@ -51,6 +53,12 @@ STARTS = {"conformer": ("neutral_start.yaml", "neutral_start"), "tcn": ("neutral
 TEXT_START = "experiments/table1/warm_start"  # tqse-tcn-builtin-v0, trained with text: issue 9's start
 EVAL_SETS = {"test": "corpus:default:test", "ood": "corpus:default:ood", "unseen": "corpus:pool:unseen"}
 QUERY_FIELDS = ("class_caption", "caption", "interferer_class_caption")  # the last is the wrong-query control
+# + the target's own audio, the audio rows' training condition: separates "learnt nothing" from "learnt to
+# separate by audio queries but not by text" (the modality gap) in the same run
+SCORE_FIELDS = (*QUERY_FIELDS, TARGET_AUDIO_FIELD)
+# scored checkpoint -> the run's folder of its scores: the best by validation (the table) and the last (what a run
+# learnt by the end of its budget, whatever validation chose)
+SCORED = {"best": "eval", "last": "eval_last"}
 SUBSET = "unseen48"  # the `unseen` mixtures whose target class the A rows train on (the pool adds 7 classes)
 CURVES = {"val_si_sdri": "class templates", "val_caption_si_sdri": "captions",
           "val_interferer_class_caption_si_sdri": "wrong query"}
@@ -194,28 +202,34 @@ def check_cache(config, encoder_name: str) -> None:
 
 
 def train_and_score(args, config, encoder, eval_sets: dict[str, str]) -> Path:
-    """Train (or resume) one run to the budget, then score its best checkpoint on every set and query field."""
-    from tqse.train.checkpoint import load_training_state
+    """Train (or resume) one run to the budget, then score its best and its last checkpoint on every set and query
+    field."""
     from tqse.train.loop import train
-    from tqse.workflows.grid import score_run
 
     check_cache(config, encoder.name)
     print(f"== {config.name}", flush=True)
     run_dir = train(config, encoder=encoder, total_time_s=None if args.minutes is None else args.minutes * 60)
     with (run_dir / "threads.jsonl").open("a") as f:  # the thread count of every call that trained it
         f.write(json.dumps({"threads": args.threads}) + "\n")
-    if not eval_sets:
-        return run_dir
-    best = run_dir / "checkpoints" / "best"
-    model_dir = best if (best / "config.json").is_file() else run_dir / "checkpoints" / "last"
-    stamp = {"checkpoint": model_dir.name, "step": int(load_training_state(model_dir)["step"])}
-    stamp_file = run_dir / "eval" / "scored_checkpoint.json"
-    if stamp_file.is_file() and json.loads(stamp_file.read_text()) != stamp:
-        shutil.rmtree(run_dir / "eval")  # a longer budget moved the best checkpoint: its scores are stale
-    stamp_file.parent.mkdir(exist_ok=True)
-    stamp_file.write_text(json.dumps(stamp) + "\n")  # before the first score, so a kill cannot orphan scores
-    score_run(model_dir, encoder, eval_sets, QUERY_FIELDS, run_dir / "eval")
+    for checkpoint, folder in SCORED.items() if eval_sets else ():
+        score_checkpoint(run_dir / "checkpoints", checkpoint, run_dir / folder, encoder, eval_sets)
     return run_dir
+
+
+def score_checkpoint(checkpoints: Path, name: str, folder: Path, encoder, eval_sets: dict[str, str]) -> None:
+    """Score checkpoint ``name`` (``last`` where a run has no ``best``: it never validated) into ``folder``,
+    dropping scores there of another checkpoint (a longer budget moves both)."""
+    from tqse.train.checkpoint import load_training_state
+    from tqse.workflows.grid import score_run
+
+    model_dir = checkpoints / name if (checkpoints / name / "config.json").is_file() else checkpoints / "last"
+    stamp = {"checkpoint": model_dir.name, "step": int(load_training_state(model_dir)["step"])}
+    stamp_file = folder / "scored_checkpoint.json"
+    if stamp_file.is_file() and json.loads(stamp_file.read_text()) != stamp:
+        shutil.rmtree(folder)  # its scores are of a checkpoint the run no longer has
+    folder.mkdir(exist_ok=True)
+    stamp_file.write_text(json.dumps(stamp) + "\n")  # before the first score, so a kill cannot orphan scores
+    score_run(model_dir, encoder, eval_sets, SCORE_FIELDS, folder)
 
 
 def eval_names(args: argparse.Namespace) -> dict[str, str]:
@@ -360,11 +374,14 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     if not runs:
         yield f"{out}: no scored runs yet"
         return
-    records = [run_record(f, runs[run_name(f)], CURVES) for f in folders if run_name(f) in runs]
-    sets = [f"{s}-{f}" for s in (*set_names, SUBSET) for f in QUERY_FIELDS]
-    columns = [c for c in sets if not c.startswith(SUBSET) and not c.endswith(QUERY_FIELDS[-1])]
+    last = scored_runs(folders, SCORED["last"])
+    records = [run_record(f, runs[run_name(f)], CURVES, last.get(run_name(f))) for f in folders if run_name(f) in runs]
+    sets = [f"{s}-{f}" for s in (*set_names, SUBSET) for f in SCORE_FIELDS]
+    columns = [f"{s}-{f}" for s in set_names for f in QUERY_FIELDS[:2]]  # rows compare on text queries only
     files = {f"table_{m}.md": runs_table(runs, m, [c for c in sets if any(c in r for r in runs.values())])
              for m in ("si_sdri", "sdri")}
+    last_sets = [c for c in sets if not c.startswith(SUBSET) and any(c in r for r in last.values())]
+    files |= {"table_last_si_sdri.md": runs_table(last, "si_sdri", last_sets)} if last else {}
     files |= {"budget.md": budget_table(records), "comparisons.md": comparison_table(runs, pairs, columns),
               "paper.md": paper_table(runs), "budget_rule.md": rule_lines(f for f in folders if run_name(f) in runs),
               "curve_windows.md": "\n\n".join(window_means(f) for f in folders if run_name(f) in runs)}

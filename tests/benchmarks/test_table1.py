@@ -146,12 +146,20 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
     runs = {p.name.rsplit("-", 1)[0] for p in (tmp_path / "runs").iterdir() if (p / "config.yaml").exists()}
     assert runs == {"A0-s0", "A9R-s0", "AV5-A9N-s0"}
     table = (tmp_path / "results" / "table_si_sdri.md").read_text()
-    for column in ("test-interferer_class_caption", "ood-caption", "unseen-class_caption", "unseen48-caption"):
+    for column in ("test-interferer_class_caption", "ood-caption", "unseen-class_caption", "unseen48-caption",
+                   "test-target_audio"):
         assert column in table
-    assert "| A9R - A0 |" in (tmp_path / "results" / "comparisons.md").read_text()
+    comparisons = (tmp_path / "results" / "comparisons.md").read_text()
+    assert "| A9R - A0 |" in comparisons and "target_audio" not in comparisons  # rows compare on text queries
+    for run in (tmp_path / "runs").glob("*-s0-*"):  # the last checkpoint too, scored with every query
+        assert json.loads((run / "eval_last" / "scored_checkpoint.json").read_text()) == {"checkpoint": "last",
+                                                                                          "step": 2}
+        assert {p.stem for p in (run / "eval_last").glob("*.json")} >= {"test-target_audio", "ood-caption"}
+    assert "unseen-target_audio" in (tmp_path / "results" / "table_last_si_sdri.md").read_text()
     assert "| A0-s0 | not reached yet |" in (tmp_path / "results" / "budget_rule.md").read_text()  # 2 steps
     records = json.loads((tmp_path / "results" / "runs.json").read_text())
     assert all(r["steps"] == 2 and set(r["val_curve"]) == set(table1.CURVES.values()) for r in records)
+    assert all(r["scores_last"]["test-target_audio"] != r["scores"]["test-class_caption"] for r in records)
     for png in ("bars.png", "curves.png"):
         assert (tmp_path / "results" / png).read_bytes()[:4] == b"\x89PNG"
     exported = tmp_path / "checkpoints" / "AV5-A9N"

@@ -11,7 +11,9 @@ import pytest
 from tqse.commands import evaluate as eval_cmd
 from tqse.commands import report as report_cmd
 from tqse.data.manifest import write_jsonl
+from tqse.errors import USER_ERRORS
 from tqse.eval.protocols import load_benchmark
+from tqse.eval.runner import read_scores
 from tqse.workflows.bench import random_model_dir
 
 
@@ -60,6 +62,37 @@ def test_batched_model_equals_per_clip_model(model_dir, audiosep_root, tmp_path)
     three = evaluate(items, sep, separate_batch=sep.batch, batch_size=3, sample_rate=32000,
                      out_dir=tmp_path / "3", name="a", progress=False)
     assert three["metrics"] == pytest.approx(one["metrics"], abs=1e-3)
+
+
+def test_target_audio_queries_each_mixture_by_its_targets_own_audio(model_dir, audiosep_root, tmp_path):
+    from tqse.audio.io import load_audio
+    from tqse.eval.protocols import AUDIOSEP
+    from tqse.extract import Extractor
+
+    def si_sdr(reference, estimate):
+        return AUDIOSEP.score(reference, estimate, mixture)["si_sdr"]
+
+    esc = audiosep_root / "evaluation" / "data" / "esc50"
+    rows = [{"mixture": str(esc / f"mixture-{i}.wav"), "target": str(esc / f"segment-{i}.wav"), "class": "dog",
+             "caption": "a dog", "class_caption": "this is the sound of dog"} for i in range(2)]
+    write_jsonl(tmp_path / "m.jsonl", rows)
+    args = _parse(eval_cmd, ["eval", "--checkpoint", str(model_dir), "--manifest", str(tmp_path / "m.jsonl"),
+                             "--query-field", "target_audio", "--out", str(tmp_path / "eval"), "--no-progress"])
+    assert args.func(args) == 0
+    scored = read_scores(tmp_path / "eval" / "m.csv")
+    assert [r["text"] for r in scored] == [r["target"] for r in rows]  # the query named in each row is its target
+    extractor = Extractor.from_pretrained(model_dir, device="cpu")
+    for row, clip in zip(rows, scored):
+        mixture, rate = load_audio(row["mixture"])
+        target, _ = load_audio(row["target"], rate)
+        by_audio = extractor.extract(mixture, rate, audio_query=row["target"])
+        by_path_as_text = extractor.extract(mixture, rate, text=row["target"])
+        assert clip["si_sdr"] == pytest.approx(si_sdr(target, by_audio), abs=1e-3)
+        assert abs(si_sdr(target, by_audio) - si_sdr(target, by_path_as_text)) > 1e-3
+    args = _parse(eval_cmd, ["eval", "--checkpoint", str(model_dir), "--benchmark", "esc50", "--root",
+                             str(audiosep_root), "--query-field", "target_audio"])
+    with pytest.raises(USER_ERRORS, match="manifests only"):
+        args.func(args)
 
 
 def test_eval_errors_are_user_errors(model_dir, tmp_path):

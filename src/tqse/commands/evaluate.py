@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("--manifest", nargs="+", default=[],
                    help="fixed-mixture manifest(s) (JSONL), or builtin:val|test|ood (default with no "
                         "--benchmark: the built-in corpus' test and ood mixtures)")
-    p.add_argument("--query-field", help="manifests: caption | class_caption (default caption); "
+    p.add_argument("--query-field", help="manifests: caption | class_caption (default caption), or "
+                                         "target_audio (the target's own audio as the query); "
                                          "AudioCaps benchmark: caption | labels")
     p.add_argument("--out", help="output folder (default: eval/<checkpoint name>)")
     p.add_argument("--batch-size", type=int, default=defaults_of(evaluate)["batch_size"],
@@ -47,6 +48,7 @@ def _sets(args: argparse.Namespace) -> list[tuple[str, list, str, int]]:
     Benchmarks are scored at 32 kHz (AudioSep's rate); manifests at their mixtures' own rate.
     """
     from tqse.audio.io import audio_info
+    from tqse.data.manifest import TARGET_AUDIO_FIELD
     from tqse.errors import ConfigError
     from tqse.eval import protocols
 
@@ -54,6 +56,9 @@ def _sets(args: argparse.Namespace) -> list[tuple[str, list, str, int]]:
     names = list(protocols.BENCHMARKS) if "all" in args.benchmark else list(dict.fromkeys(args.benchmark))
     if names and not args.root:
         raise ConfigError("--benchmark needs --root (the folder holding AudioSep's metadata/ and data/)")
+    if names and args.query_field == TARGET_AUDIO_FIELD:  # one separator kind serves every set of the call
+        raise ConfigError(f"--query-field {TARGET_AUDIO_FIELD} queries fixed-mixture manifests only: give "
+                          "--manifest without --benchmark")
     manifests = list(args.manifest)
     if not names and not manifests:
         # The built-in default: the corpus' fixed test and out-of-domain mixtures.
@@ -114,6 +119,7 @@ def _check_out(out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqse.data.manifest import TARGET_AUDIO_FIELD
     from tqse.extract import Extractor
     from tqse.eval.report import comparison_table, readme_line
     from tqse.eval.runner import ModelSeparator, evaluate
@@ -128,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
             "query_field": args.query_field, "chunk_seconds": args.chunk_seconds}
     summaries = {}
     for name, items, aggregation, rate in sets:
-        separator = ModelSeparator(extractor, rate, chunk_seconds=args.chunk_seconds)
+        separator = ModelSeparator(extractor, rate, chunk_seconds=args.chunk_seconds,
+                                   audio_queries=args.query_field == TARGET_AUDIO_FIELD)
         summaries[name] = evaluate(items, separator, sample_rate=rate, out_dir=out, name=name,
                                    aggregation=aggregation, separate_batch=separator.batch,
                                    batch_size=args.batch_size, resume=not args.no_resume,

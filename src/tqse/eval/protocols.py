@@ -38,7 +38,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from tqse.data.manifest import ManifestError, read_mixtures
+from tqse.data.manifest import TARGET_AUDIO_FIELD, ManifestError, read_mixtures
 from tqse.data.readers.common import read_csv_rows
 from tqse.eval.metrics import Metrics
 
@@ -60,7 +60,11 @@ AUDIOSEP = Metrics(zero_mean=False, eps=SISDR_EPS, sdr_floor=SDR_CLIP, float64=T
 
 @dataclass(frozen=True)
 class EvalItem:
-    """One evaluation mixture: files, the text query, and the group it is aggregated in."""
+    """One evaluation mixture: files, the query, and the group it is aggregated in.
+
+    ``text`` is the text query, or the path of a query clip where the set queries by audio
+    (:data:`~tqse.data.manifest.TARGET_AUDIO_FIELD`, scored by ``ModelSeparator(..., audio_queries=True)``).
+    """
 
     id: str
     mixture: str
@@ -195,12 +199,14 @@ def load_benchmark(name: str, root: str | os.PathLike, query_field: str | None =
 
 def manifest_items(path: str | os.PathLike, query_field: str = "caption", reference: str = "target") -> list[EvalItem]:
     """Evaluation items of a tqse fixed-mixture manifest (the built-in corpus's test sets); ``reference="louder"``
-    scores against the louder source instead of the target (a query-free warm start, ``train.objective``)."""
+    scores against the louder source instead of the target (a query-free warm start, ``train.objective``).
+    ``query_field=TARGET_AUDIO_FIELD`` makes each item's query the path of its target's own audio."""
     items = []
     for i, mix in enumerate(read_mixtures(path)):
         source = mix.louder_source() if reference == "louder" else mix.target
+        query = mix.target if query_field == TARGET_AUDIO_FIELD else mix.query(query_field)
         items.append(EvalItem(id=str(mix.extra.get("id", i)), mixture=mix.mixture, source=source,
-                              text=mix.query(query_field), group=mix.label or ""))
+                              text=query, group=mix.label or ""))
     return items
 
 

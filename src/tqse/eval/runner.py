@@ -279,18 +279,21 @@ class ModelSeparator:
     ``__call__`` runs one clip through :meth:`~tqse.Extractor.extract` (whole clip at once by default, as
     AudioSep does; ``chunk_seconds > 0`` uses the extractor's chunked path for very long files). :meth:`batch`
     stacks equal-length clips into one forward pass (:class:`WholeClips`), and falls back to single clips
-    otherwise, so batched scores equal per-clip scores.
+    otherwise, so batched scores equal per-clip scores. With ``audio_queries`` each item's query is the path of
+    a clip, embedded by the extractor's audio encoder (items of ``TARGET_AUDIO_FIELD``).
     """
 
-    def __init__(self, extractor, sample_rate: int, chunk_seconds: float = 0.0):
+    def __init__(self, extractor, sample_rate: int, chunk_seconds: float = 0.0, audio_queries: bool = False):
         self.extractor, self.sample_rate, self.chunk_seconds = extractor, sample_rate, chunk_seconds
+        self.audio_queries = audio_queries
 
-    def __call__(self, mixture: np.ndarray, text: str) -> np.ndarray:
-        return self.extractor.extract(mixture, self.sample_rate, text=text, chunk_seconds=self.chunk_seconds)
+    def __call__(self, mixture: np.ndarray, query: str) -> np.ndarray:
+        kind = "audio_query" if self.audio_queries else "text"
+        return self.extractor.extract(mixture, self.sample_rate, chunk_seconds=self.chunk_seconds, **{kind: query})
 
     def batch(self, mixtures: Sequence[np.ndarray], texts: Sequence[str]) -> list[np.ndarray]:
         lengths = {m.shape[0] for m in mixtures}
-        if self.chunk_seconds or len(lengths) != 1 or min(lengths) < 4096:
+        if self.chunk_seconds or self.audio_queries or len(lengths) != 1 or min(lengths) < 4096:
             return [self(m, t) for m, t in zip(mixtures, texts)]
         ex = self.extractor
         return WholeClips(ex.model, ex.encoder, ex.sample_rate, self.sample_rate, ex.device).batch(mixtures, texts)

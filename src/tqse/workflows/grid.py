@@ -30,20 +30,25 @@ def _encoder_for(config, cache: dict):
 
 def score_run(model_dir: Path, encoder, eval_sets: dict[str, str], query_fields: Sequence[str], out_dir: Path,
               device: str | None = None) -> dict[str, dict]:
-    """Score one model directory on each ``name -> mixture manifest`` with each text-query field."""
+    """Score one model directory on each ``name -> mixture manifest`` with each query field (text fields, and
+    ``TARGET_AUDIO_FIELD``: the target's own audio as the query)."""
+    from tqse.data.manifest import TARGET_AUDIO_FIELD
     from tqse.extract import Extractor
     from tqse.eval.protocols import manifest_items
     from tqse.eval.runner import ModelSeparator, evaluate_sets
 
     extractor = Extractor.from_pretrained(model_dir, device=device, encoder=encoder)
-    separator = ModelSeparator(extractor, extractor.sample_rate)
+    by_kind = {False: [f for f in query_fields if f != TARGET_AUDIO_FIELD],
+               True: [f for f in query_fields if f == TARGET_AUDIO_FIELD]}
     summaries = {}
-    for set_name, manifest in eval_sets.items():  # every query field in one pass over the set's audio
-        fields = {f"{set_name}-{field}": field for field in query_fields}
-        summaries |= evaluate_sets({name: manifest_items(manifest, field) for name, field in fields.items()},
-                                   separator, sample_rate=extractor.sample_rate, out_dir=out_dir, progress=False,
-                                   info={"checkpoint": str(model_dir)},
-                                   set_info={name: {"query_field": field} for name, field in fields.items()})
+    for audio, kind_fields in by_kind.items():
+        separator = ModelSeparator(extractor, extractor.sample_rate, audio_queries=audio)
+        for set_name, manifest in eval_sets.items() if kind_fields else ():  # a kind's fields in one pass
+            fields = {f"{set_name}-{field}": field for field in kind_fields}
+            summaries |= evaluate_sets({name: manifest_items(manifest, field) for name, field in fields.items()},
+                                       separator, sample_rate=extractor.sample_rate, out_dir=out_dir,
+                                       progress=False, info={"checkpoint": str(model_dir)},
+                                       set_info={name: {"query_field": field} for name, field in fields.items()})
     return summaries
 
 

@@ -37,9 +37,10 @@ def run_folders(out: str | os.PathLike) -> list[Path]:
     return sorted(p for p in Path(out).iterdir() if (p / "config.yaml").is_file()) if Path(out).is_dir() else []
 
 
-def scored_runs(folders: Iterable[Path]) -> dict[str, dict[str, dict]]:
-    """``{run name: {set name: summary}}`` of the folders with at least one evaluation summary."""
-    runs = {run_name(f): load_summaries(f / "eval") for f in folders}
+def scored_runs(folders: Iterable[Path], scores: str = "eval") -> dict[str, dict[str, dict]]:
+    """``{run name: {set name: summary}}`` of the folders with at least one evaluation summary in their ``scores``
+    folder (``eval``: the scored checkpoint of ``tqse train``, the best; a study may score others beside it)."""
+    runs = {run_name(f): load_summaries(f / scores) for f in folders}
     return {name: summaries for name, summaries in runs.items() if summaries}
 
 
@@ -88,14 +89,17 @@ def best_record(run_dir: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def run_record(run_dir: Path, summaries: Mapping[str, dict], curves: Mapping[str, str]) -> dict:
-    """One run's facts for ``runs.json``: name, seed, steps, training seconds, best checkpoint, final scores,
-    and the validation curves ``{metrics key: label}`` (each under its label)."""
+def run_record(run_dir: Path, summaries: Mapping[str, dict], curves: Mapping[str, str],
+               last_scores: Mapping[str, dict] | None = None) -> dict:
+    """One run's facts for ``runs.json``: name, seed, steps, training seconds, best checkpoint, its scores (and
+    those of the last checkpoint, where ``last_scores`` gives them), and the validation curves ``{metrics key: label}``
+    (each under its label)."""
     records = read_metrics(run_dir / "metrics.jsonl")
     last = next((r for r in reversed(records) if "train_seconds" in r), {})
     return {"name": run_name(run_dir), "folder": run_dir.name, "steps": last.get("step"),
             "train_seconds": last.get("train_seconds"), "best": best_record(run_dir),
             "scores": {k: v["metrics"] for k, v in sorted(summaries.items())},
+            **({"scores_last": {k: v["metrics"] for k, v in sorted(last_scores.items())}} if last_scores else {}),
             "val_curve": {label: learning_curve(records, key) for key, label in curves.items()}}
 
 
