@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from tqse.data.manifest import TARGET_AUDIO_FIELD
-from tqse.eval.report import (group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name, runs_table,
-                              seed_stats)
+from tqse.eval.report import (format_stats, group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name,
+                              runs_table, seed_stats)
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, neutral_card, paper_table,
                                   row_card, run_folders, run_record, scored_runs, study_runs, training_data,
                                   training_record)
@@ -306,10 +306,10 @@ def budget_table(records: list[dict]) -> str:
 
     for row, runs in group_seeds({r["name"]: r for r in records}).items():
         best = [r["best"] or {} for r in runs]
-        score = seed_stats([b.get("score") for b in best])
+        score = format_stats(seed_stats([b.get("score") for b in best]))
         lines.append(f"| {row} | {len(runs)} | {cell([r['steps'] for r in runs])} | "
                      f"{cell([(r['train_seconds'] or 0) / 60 for r in runs], 1)} | {cell([b.get('step') for b in best])} | "
-                     f"{'-' if score is None else f'{score[0]:.2f} ± {score[1]:.2f}'} |")
+                     f"{score} |")
     return "\n".join(lines)
 
 

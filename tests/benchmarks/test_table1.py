@@ -157,6 +157,7 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
         assert {p.stem for p in (run / "eval_last").glob("*.json")} >= {"test-target_audio", "ood-caption"}
     assert "unseen-target_audio" in (tmp_path / "results" / "table_last_si_sdri.md").read_text()
     assert "| A0-s0 | not reached yet |" in (tmp_path / "results" / "budget_rule.md").read_text()  # 2 steps
+    assert "±" not in (tmp_path / "results" / "budget.md").read_text()  # one seed a row: no spread to print
     records = json.loads((tmp_path / "results" / "runs.json").read_text())
     assert all(r["steps"] == 2 and set(r["val_curve"]) == set(table1.CURVES.values()) for r in records)
     assert all(r["scores_last"]["test-target_audio"] != r["scores"]["test-class_caption"] for r in records)

@@ -22,3 +22,8 @@ def test_a_difference_is_real_only_beyond_the_spread_of_both_rows():
 def test_the_comparison_table_marks_each_cell():
     table = comparison_table(runs(A0=[3.0, 3.2], A3=[2.0, 2.1]), [("A0", "A3"), ("A0", "A9")], ["test-caption"])
     assert "| A3 - A0 | -1.05 (real) |" in table and "A9" not in table
+    close = comparison_table(runs(A7=[2.69, 3.11], A8=[3.12, 2.88]), [("A7", "A8")], ["test-caption"])
+    assert "| A8 - A7 | +0.10 (within spread) |" in close
+    # one seed has no sample sd: the cell says so instead of calling a 2 dB gap "within spread"
+    single = comparison_table(runs(A0=[3.0, 3.2], A3=[1.0]), [("A0", "A3")], ["test-caption"])
+    assert "| A3 - A0 | -2.10 (one seed) |" in single

@@ -112,7 +112,8 @@ def seed_stats(values: Sequence[float | None]) -> tuple[float, float, int] | Non
     return float(np.mean(present)), spread, len(present)
 
 
-def _fmt_stats(stats: tuple[float, float, int] | None) -> str:
+def format_stats(stats: tuple[float, float, int] | None) -> str:
+    """``mean ± sd (n)`` of :func:`seed_stats`; the mean alone for one seed (its sd is undefined)."""
     if stats is None:
         return "-"
     mean, spread, n = stats
@@ -133,7 +134,7 @@ def runs_table(runs: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: str 
     lines = [f"| run ({METRIC_NAMES.get(metric, metric)}, dB) | " + " | ".join(header) + " |",
              "|---" * (len(sets) + 1) + "|"]
     for run, seeds in group_seeds(runs).items():
-        cells = [_fmt_stats(seed_stats([_metric(s.get(name), metric) for s in seeds])) for name in sets]
+        cells = [format_stats(seed_stats([_metric(s.get(name), metric) for s in seeds])) for name in sets]
         lines.append(f"| {run} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

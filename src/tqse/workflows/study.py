@@ -162,18 +162,24 @@ def compare(runs: Mapping[str, Mapping[str, Any]], a: str, b: str, column: str, 
     return {"a": a, "b": b, "column": column, "diff": diff, "sd": (sd_a, sd_b), "seeds": (n_a, n_b), "real": real}
 
 
+def verdict(result: dict) -> str:
+    """The declared rule's word for one :func:`compare` result."""
+    if min(result["seeds"]) < 2:
+        return "one seed"  # a sample sd needs two: nothing can be called real or within spread
+    return "real" if result["real"] else "within spread"
+
+
 def comparison_table(runs: Mapping[str, Mapping[str, Any]], pairs: Iterable[tuple[str, str]],
                      columns: Iterable[str], metric: str = "si_sdri") -> str:
     """Markdown: one line per pair ``(a, b)``, one cell per column: ``b - a`` in dB, marked ``real`` or
-    ``within spread`` by :func:`compare`."""
+    ``within spread`` by :func:`compare`, or ``one seed`` where a row has fewer than two (the rule cannot judge)."""
     columns = list(columns)
     lines = ["| b - a | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for a, b in pairs:
         cells = []
         for column in columns:
             result = compare(runs, a, b, column, metric)
-            cells.append("-" if result is None else
-                         f"{result['diff']:+.2f} ({'real' if result['real'] else 'within spread'})")
+            cells.append("-" if result is None else f"{result['diff']:+.2f} ({verdict(result)})")
         if any(cell != "-" for cell in cells):
             lines.append(f"| {b} - {a} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
