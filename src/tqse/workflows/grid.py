@@ -38,12 +38,13 @@ def score_run(model_dir: Path, encoder, eval_sets: dict[str, str], query_fields:
     from tqse.eval.runner import ModelSeparator, evaluate_sets
 
     extractor = Extractor.from_pretrained(model_dir, device=device, encoder=encoder)
-    by_kind = {False: [f for f in query_fields if f != TARGET_AUDIO_FIELD],
-               True: [f for f in query_fields if f == TARGET_AUDIO_FIELD]}
     summaries = {}
-    for audio, kind_fields in by_kind.items():
+    for audio in (False, True):  # text fields, then the audio field: one separator kind per pass
+        kind_fields = [f for f in query_fields if (f == TARGET_AUDIO_FIELD) == audio]
+        if not kind_fields:
+            continue
         separator = ModelSeparator(extractor, extractor.sample_rate, audio_queries=audio)
-        for set_name, manifest in eval_sets.items() if kind_fields else ():  # a kind's fields in one pass
+        for set_name, manifest in eval_sets.items():  # a kind's fields in one pass over the set's audio
             fields = {f"{set_name}-{field}": field for field in kind_fields}
             summaries |= evaluate_sets({name: manifest_items(manifest, field) for name, field in fields.items()},
                                        separator, sample_rate=extractor.sample_rate, out_dir=out_dir,
