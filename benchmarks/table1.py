@@ -296,8 +296,10 @@ def train_neutral(args: argparse.Namespace) -> Path:
 
 # -- the report ----------------------------------------------------------------------------------------------
 def budget_table(records: list[dict]) -> str:
-    """Per row: seeds, steps and training minutes (mean and range), best checkpoint's step and validation score."""
-    lines = ["| row | seeds | steps | training minutes | best step | val score of best |", "|---" * 6 + "|"]
+    """Per row: seeds, steps, training and scoring minutes (mean and range), best checkpoint's step and validation
+    score."""
+    lines = ["| row | seeds | steps | training minutes | scoring minutes | best step | val score of best |",
+             "|---" * 7 + "|"]
 
     def cell(values, digits=0):
         values = [v for v in values if v is not None]
@@ -308,9 +310,19 @@ def budget_table(records: list[dict]) -> str:
         best = [r["best"] or {} for r in runs]
         score = format_stats(seed_stats([b.get("score") for b in best]))
         lines.append(f"| {row} | {len(runs)} | {cell([r['steps'] for r in runs])} | "
-                     f"{cell([(r['train_seconds'] or 0) / 60 for r in runs], 1)} | {cell([b.get('step') for b in best])} | "
+                     f"{cell([(r['train_seconds'] or 0) / 60 for r in runs], 1)} | "
+                     f"{cell([r['scoring_seconds'] / 60 for r in runs], 1)} | {cell([b.get('step') for b in best])} | "
                      f"{score} |")
     return "\n".join(lines)
+
+
+def scoring_seconds(run_dir: Path) -> float:
+    """Seconds the run's scores took: the per-clip separation times (query embedding included) of every scored
+    CSV, summed; model loading and file reading are not in them."""
+    from tqse.eval.runner import read_scores
+
+    return sum(float(row["seconds"]) for folder in SCORED.values() for csv_path in (run_dir / folder).glob("*.csv")
+               for row in read_scores(csv_path))
 
 
 def budget_by_rule(run_dir: Path, floor: float = 30.0, window: float = 15.0, rise: float = 0.3) -> dict:
@@ -375,7 +387,8 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
         yield f"{out}: no scored runs yet"
         return
     last = scored_runs(folders, SCORED["last"])
-    records = [run_record(f, runs[run_name(f)], CURVES, last.get(run_name(f))) for f in folders if run_name(f) in runs]
+    records = [{**run_record(f, runs[run_name(f)], CURVES, last.get(run_name(f))), "scoring_seconds": scoring_seconds(f)}
+               for f in folders if run_name(f) in runs]
     sets = [f"{s}-{f}" for s in (*set_names, SUBSET) for f in SCORE_FIELDS]
     columns = [f"{s}-{f}" for s in set_names for f in QUERY_FIELDS[:2]]  # rows compare on text queries only
     files = {f"table_{m}.md": runs_table(runs, m, [c for c in sets if any(c in r for r in runs.values())])

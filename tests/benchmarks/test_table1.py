@@ -161,6 +161,12 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
     records = json.loads((tmp_path / "results" / "runs.json").read_text())
     assert all(r["steps"] == 2 and set(r["val_curve"]) == set(table1.CURVES.values()) for r in records)
     assert all(r["scores_last"]["test-target_audio"] != r["scores"]["test-class_caption"] for r in records)
+    for record in records:  # scoring time: every clip of both scored checkpoints, each scored once
+        csvs = [*(tmp_path / "runs" / record["folder"]).glob("eval*/*.csv")]
+        clip_seconds = [float(line.split(",")[-1]) for f in csvs for line in f.read_text().splitlines()[1:]]
+        assert len(csvs) == 2 * 3 * 4 and sum(clip_seconds) > 0
+        assert record["scoring_seconds"] == pytest.approx(sum(clip_seconds))
+    assert "| scoring minutes |" in (tmp_path / "results" / "budget.md").read_text()
     for png in ("bars.png", "curves.png"):
         assert (tmp_path / "results" / png).read_bytes()[:4] == b"\x89PNG"
     exported = tmp_path / "checkpoints" / "AV5-A9N"
