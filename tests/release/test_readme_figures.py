@@ -102,3 +102,22 @@ def test_readme_opens_with_what_tqse_does_and_the_demo_command_in_under_40_lines
     assert opening[0].startswith("# tqse") and any("**The paper reports**" in line for line in opening)
     assert any("**What tqse measured**" in line for line in opening)
     assert any(line.strip() == "bash scripts/install.sh && .venv/bin/tqse demo" for line in opening)
+
+
+def test_readme_quotes_the_table1_grid_runs_it_names():
+    """Issue 24: the opening's interim figures of the fair Table I grid are its seed-0 runs' scores (best and
+    last checkpoint) as the committed report records them, rounded as quoted."""
+    runs = {r["name"]: r for r in json.loads((ROOT / "experiments" / "table1_fair" / "runs.json").read_text())}
+    opening = " ".join(README.split("## Set-up", 1)[0].split())
+
+    def quoted(run: str, field: str, last: bool = False) -> str:
+        scores = runs[run]["scores_last" if last else "scores"]
+        return f"{scores[f'test-{field}']['si_sdri']:+.1f}"
+
+    assert all(runs[name]["steps"] == 9300 for name in ("A0-s0", "A3-s0", "A9-s0"))
+    assert f"caption training (A0) separates by text ({quoted('A0-s0', 'class_caption')} dB with class templates)" in opening
+    assert (f"separates by the target's audio ({quoted('A3-s0', 'target_audio', last=True)} dB at its last checkpoint) "
+            f"but hardly by text ({quoted('A3-s0', 'class_caption')} at its best validation checkpoint, "
+            f"{quoted('A3-s0', 'class_caption', last=True)} at its last)") in opening
+    assert (f"({quoted('A9-s0', 'class_caption')} and {quoted('A9-s0', 'class_caption', last=True)} by text, "
+            f"{quoted('A9-s0', 'target_audio', last=True)} by audio)") in opening
