@@ -386,9 +386,12 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     if not runs:
         yield f"{out}: no scored runs yet"
         return
+    # Runs still training are left out of everything, curves too: a row's curve is its seeds' mean at the steps
+    # all of them validated, so a run in progress would cut its row's curve short.
+    folders = [f for f in folders if run_name(f) in runs]
     last = scored_runs(folders, SCORED["last"])
     records = [{**run_record(f, runs[run_name(f)], CURVES, last.get(run_name(f))), "scoring_seconds": scoring_seconds(f)}
-               for f in folders if run_name(f) in runs]
+               for f in folders]
     sets = [f"{s}-{f}" for s in (*set_names, SUBSET) for f in SCORE_FIELDS]
     columns = [f"{s}-{f}" for s in set_names for f in QUERY_FIELDS[:2]]  # rows compare on text queries only
     files = {f"table_{m}.md": runs_table(runs, m, [c for c in sets if any(c in r for r in runs.values())])
@@ -396,8 +399,8 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     last_sets = [c for c in sets if not c.startswith(SUBSET) and any(c in r for r in last.values())]
     files |= {"table_last_si_sdri.md": runs_table(last, "si_sdri", last_sets)} if last else {}
     files |= {"budget.md": budget_table(records), "comparisons.md": comparison_table(runs, pairs, columns),
-              "paper.md": paper_table(runs), "budget_rule.md": rule_lines(f for f in folders if run_name(f) in runs),
-              "curve_windows.md": "\n\n".join(window_means(f) for f in folders if run_name(f) in runs)}
+              "paper.md": paper_table(runs), "budget_rule.md": rule_lines(folders),
+              "curve_windows.md": "\n\n".join(window_means(f) for f in folders)}
     for name, text in files.items():
         (results / name).write_text(text + "\n", encoding="utf-8")
         yield f"{results / name}:\n{text}"

@@ -194,6 +194,24 @@ def test_scores_of_a_checkpoint_that_is_no_longer_the_best_are_redone(tmp_path, 
     assert json.loads((run / "eval" / "scored_checkpoint.json").read_text()) == stamp
 
 
+def test_a_run_still_training_is_left_out_of_the_report_and_its_curves(tmp_path, mixtures, monkeypatch):
+    """A row's curve is its seeds' mean at the steps all validated: a seed in progress would cut it short."""
+    import shutil
+
+    table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+    done = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
+    training = tmp_path / "runs" / "A0-s1-inprogress"  # trained one step, not scored yet
+    training.mkdir()
+    (training / "config.yaml").write_text((done / "config.yaml").read_text().replace("name: A0-s0", "name: A0-s1"))
+    shutil.copy(done / "metrics.jsonl", training / "metrics.jsonl")
+    plotted = {}
+    monkeypatch.setattr(table1, "plot_curves", lambda runs, out, *a, **k: plotted.update(runs) or out)
+    table1.main(small(tmp_path, mixtures, "--report-only"))
+    assert set(plotted) == {"A0-s0"}
+    assert [r["name"] for r in json.loads((tmp_path / "results" / "runs.json").read_text())] == ["A0-s0"]
+    assert "A0-s1" not in (tmp_path / "results" / "budget_rule.md").read_text()
+
+
 def test_the_bias_mode_runs_both_starts_of_a0_and_a3(tmp_path, mixtures):
     table1.main(small(tmp_path, mixtures, "--neutral", "tcn"))
     text_start = tmp_path / "starts" / "neutral_start_tcn"  # any start of the same separator stands in for v0 here
