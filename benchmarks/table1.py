@@ -316,6 +316,21 @@ def budget_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def run_lines(records: list[dict], set_name: str = "test") -> str:
+    """Each run on its own on one set, SI-SDRi: its best checkpoint's step and text queries, its last checkpoint's
+    text and target-audio queries (what a row learnt by the end of the budget, and through which modality)."""
+    def cells(scores: dict | None, fields) -> str:
+        return " / ".join(f"{scores[key]['si_sdri']:+.2f}" if scores and (key := f"{set_name}-{f}") in scores
+                          else "-" for f in fields)
+
+    lines = [f"| run | best step | best: templates / captions / wrong query | last: templates / captions / "
+             f"target's audio |", "|---|---|---|---|"]
+    for r in records:
+        lines.append(f"| {r['name']} | {(r['best'] or {}).get('step', '-')} | {cells(r['scores'], QUERY_FIELDS)} | "
+                     f"{cells(r.get('scores_last'), (*QUERY_FIELDS[:2], TARGET_AUDIO_FIELD))} |")
+    return "\n".join(lines)
+
+
 def scoring_seconds(run_dir: Path) -> float:
     """Seconds the run's scores took: the per-clip separation times (query embedding included) of every scored
     CSV, summed; model loading and file reading are not in them."""
@@ -380,7 +395,9 @@ def rule_lines(folders: Iterable[Path]) -> str:
 def write_results(out: Path, results: Path, subset_classes: set[str], set_names: Iterable[str] = tuple(EVAL_SETS),
                   pairs=PAIRS) -> Iterator[str]:
     """Tables (SI-SDRi, SDRi), the budget each run had, the declared rule applied to the row pairs, the paper
-    beside ours, ``runs.json``, one bar plot and the learning curves of every run under ``out``."""
+    beside ours, ``runs.json``, one bar plot and the learning curves of every run under ``out``; each run on its
+    own on the first set (``runs_test.md``)."""
+    set_names = tuple(set_names)
     results.mkdir(parents=True, exist_ok=True)
     folders, runs = study_runs(out, subset_classes, "unseen", SUBSET)
     if not runs:
@@ -398,7 +415,8 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
              for m in ("si_sdri", "sdri")}
     last_sets = [c for c in sets if not c.startswith(SUBSET) and any(c in r for r in last.values())]
     files |= {"table_last_si_sdri.md": runs_table(last, "si_sdri", last_sets)} if last else {}
-    files |= {"budget.md": budget_table(records), "comparisons.md": comparison_table(runs, pairs, columns),
+    files |= {"budget.md": budget_table(records), f"runs_{set_names[0]}.md": run_lines(records, set_names[0]),
+              "comparisons.md": comparison_table(runs, pairs, columns),
               "paper.md": paper_table(runs), "budget_rule.md": rule_lines(folders),
               "curve_windows.md": "\n\n".join(window_means(f) for f in folders)}
     for name, text in files.items():

@@ -167,6 +167,13 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
         assert len(csvs) == 2 * 3 * 4 and sum(clip_seconds) > 0
         assert record["scoring_seconds"] == pytest.approx(sum(clip_seconds))
     assert "| scoring minutes |" in (tmp_path / "results" / "budget.md").read_text()
+    by_run = (tmp_path / "results" / "runs_test.md").read_text()
+    for record in records:  # each run on its own: best step, then its test scores as runs.json has them
+        best, last = record["scores"], record["scores_last"]
+        assert (f"| {record['name']} | {record['best']['step']} | {best['test-class_caption']['si_sdri']:+.2f} / "
+                f"{best['test-caption']['si_sdri']:+.2f} / {best['test-interferer_class_caption']['si_sdri']:+.2f} | "
+                f"{last['test-class_caption']['si_sdri']:+.2f} / {last['test-caption']['si_sdri']:+.2f} / "
+                f"{last['test-target_audio']['si_sdri']:+.2f} |") in by_run
     for png in ("bars.png", "curves.png"):
         assert (tmp_path / "results" / png).read_bytes()[:4] == b"\x89PNG"
     exported = tmp_path / "checkpoints" / "AV5-A9N"
