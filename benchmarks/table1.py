@@ -395,7 +395,7 @@ def rule_lines(folders: Iterable[Path]) -> str:
 def write_results(out: Path, results: Path, subset_classes: set[str], set_names: Iterable[str] = tuple(EVAL_SETS),
                   pairs=PAIRS) -> Iterator[str]:
     """Tables (SI-SDRi, SDRi), the budget each run had, the declared rule applied to the row pairs, the paper
-    beside ours, ``runs.json``, one bar plot and the learning curves of every run under ``out``; each run on its
+    beside ours, ``runs.json``, one bar plot and the learning curves of every scored run under ``out``; each run on its
     own on the first set (``runs_test.md``)."""
     set_names = tuple(set_names)
     results.mkdir(parents=True, exist_ok=True)
@@ -403,9 +403,6 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     if not runs:
         yield f"{out}: no scored runs yet"
         return
-    # Runs still training are left out of everything, curves too: a row's curve is its seeds' mean at the steps
-    # all of them validated, so a run in progress would cut its row's curve short.
-    folders = [f for f in folders if run_name(f) in runs]
     last = scored_runs(folders, SCORED["last"])
     records = [{**run_record(f, runs[run_name(f)], CURVES, last.get(run_name(f))), "scoring_seconds": scoring_seconds(f)}
                for f in folders]

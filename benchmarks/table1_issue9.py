@@ -123,7 +123,7 @@ def write_results(out: str | os.PathLike, results: str | os.PathLike, classes: I
     (results / "paper.md").write_text(paper_table(runs) + "\n", encoding="utf-8")
     yield f"{results / 'paper.md'}:\n{paper_table(runs)}"
     curves = {"val_si_sdri": "class_caption", "val_caption_si_sdri": "caption"}
-    records = [run_record(f, runs[run_name(f)], curves) for f in folders if run_name(f) in runs]
+    records = [run_record(f, runs[run_name(f)], curves) for f in folders]
     (results / "runs.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     yield f"{results / 'runs.json'}: {len(records)} runs"
     yield f"plot: {plot_runs(runs, results / 'bars.png', 'si_sdri')}"

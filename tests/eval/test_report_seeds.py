@@ -13,7 +13,7 @@ from helpers import ROOT, load_script
 from tqse.commands import report as report_cmd
 from tqse.eval.runner import COLUMNS
 from tqse.eval.report import run_name
-from tqse.workflows.study import write_subset
+from tqse.workflows.study import study_runs, write_subset
 
 table1 = load_script(ROOT / "benchmarks" / "table1_issue9.py")  # issue 9's Table I report (docs/RESULTS.md)
 
@@ -85,6 +85,15 @@ def test_write_results_puts_our_rows_beside_the_papers(tmp_path):
     assert [r["name"] for r in records] == ["A9-s0", "A9-s1"]
     assert records[0]["steps"] == 400 and records[0]["val_curve"]["caption"] == [[200, -0.5], [400, 0.0]]
     assert (tmp_path / "results" / "curves.png").exists() and (tmp_path / "results" / "bars.png").exists()
+
+
+def test_study_runs_leave_out_a_run_still_training(tmp_path):
+    """Both Table I reports fold seeds into curves at the steps all of them validated: an unscored seed in
+    progress would cut its row's curve short, so it is in neither the folders nor the runs."""
+    done = _run(tmp_path, "A0-s0-abc", "A0-s0", {"test-caption": 1.0})
+    training = _run(tmp_path, "A0-s1-def", "A0-s1", {}, curve=((200, 0.5),))
+    folders, runs = study_runs(tmp_path, {"a"}, "test", "test_odd")
+    assert folders == [done] and set(runs) == {"A0-s0"} and training.is_dir()
 
 
 def test_paper_table_skips_rows_the_paper_does_not_have():

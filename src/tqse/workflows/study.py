@@ -45,12 +45,15 @@ def scored_runs(folders: Iterable[Path], scores: str = "eval") -> dict[str, dict
 
 
 def study_runs(out: str | os.PathLike, classes: set[str], source: str, subset: str) -> tuple[list[Path], dict]:
-    """The run folders under ``out`` and :func:`scored_runs` of them, after writing every run's summaries of
-    ``source`` restricted to ``classes`` (as ``{subset}-{field}``)."""
+    """The scored run folders under ``out`` and :func:`scored_runs` of them, after writing every run's summaries
+    of ``source`` restricted to ``classes`` (as ``{subset}-{field}``). Runs still training are left out of both:
+    a report's learning curve of a row is its seeds' mean at the steps all of them validated, so a seed in
+    progress would cut it short."""
     folders = run_folders(out)
     for folder in folders:
         write_subset(folder, classes, source, subset)
-    return folders, scored_runs(folders)
+    runs = scored_runs(folders)
+    return [f for f in folders if run_name(f) in runs], runs
 
 
 def write_subset(run_dir: Path, classes: set[str], source: str, name: str) -> list[str]:
