@@ -115,7 +115,10 @@ def test_readme_quotes_the_table1_grid_runs_it_names():
         return f"{scores[f'test-{field}']['si_sdri']:+.1f}"
 
     assert all(runs[name]["steps"] == 9300 for name in ("A0-s0", "A3-s0", "A9-s0"))
-    assert f"caption training (A0) separates by text ({quoted('A0-s0', 'class_caption')} dB with class templates)" in opening
+    unseen = f"{runs['A0-s0']['scores']['unseen-class_caption']['si_sdri']:+.1f}"
+    assert "test mixtures (two sources, SNR U[-5, 5] dB)" in opening
+    assert (f"caption training (A0) separates by text ({quoted('A0-s0', 'class_caption')} dB with class templates, "
+            f"{unseen} on unseen sources; its wrong query {quoted('A0-s0', 'interferer_class_caption')})") in opening
     assert (f"separates by the target's audio ({quoted('A3-s0', 'target_audio', last=True)} dB at its last checkpoint) "
             f"but hardly by text ({quoted('A3-s0', 'class_caption')} at its best validation checkpoint, "
             f"{quoted('A3-s0', 'class_caption', last=True)} at its last)") in opening
