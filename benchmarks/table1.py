@@ -32,9 +32,9 @@ from typing import Iterable, Iterator
 from tqse.data.manifest import TARGET_AUDIO_FIELD
 from tqse.eval.report import (format_stats, group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name,
                               runs_table, seed_stats)
-from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, neutral_card, paper_table,
-                                  row_card, run_folders, run_record, scored_runs, study_runs, training_data,
-                                  training_record)
+from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, keep_record, kept_steps,
+                                  neutral_card, paper_table, row_card, run_folders, run_record, scored_runs,
+                                  study_runs, training_data, training_record)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "table1_fair"
@@ -93,6 +93,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="torch threads of every run")
     p.add_argument("--out", type=Path, default=Path("runs/table1_fair"), help="run folders (resumable)")
     p.add_argument("--results", type=Path, default=Path("experiments/table1_fair"), help="tables, plots, runs.json")
+    p.add_argument("--records", type=Path, default=Path("experiments/table1_fair/records"),
+                   help="each scored grid run without its weights (committed; the report reads a record where the "
+                        "run's folder is gone, and the grid does not train such a run again)")
     p.add_argument("--starts", type=Path, default=Path("experiments/table1_fair"), help="exported neutral starts")
     p.add_argument("--text-start", type=Path, default=Path(TEXT_START), help="the text-trained start (--bias)")
     p.add_argument("--export", nargs="*", metavar="ROW", help=f"best seed of each row (default {' '.join(EXPORT_ROWS)}) "
@@ -257,14 +260,26 @@ def plan(args: argparse.Namespace) -> list[tuple[str, int]]:
 
 
 def run_grid(args: argparse.Namespace) -> None:
+    from tqse.train.setup import run_dir_for
+
     start, sets, encoder = neutral_start(args, "conformer"), eval_sets(args), None
     for row, seed in plan(args):
         name, extra = row, []
         if row == "AV5" and args.av5_from:
             name, extra = f"AV5-{args.av5_from}", manipulation_overrides(args.av5_from)
         config = row_run(args, row, seed, start, args.out, name, extra)
+        if recorded_in_full(args, run_dir_for(config)):
+            print(f"== {config.name}: done, its folder is gone and its record is kept in {args.records}", flush=True)
+            continue
         encoder = encoder or load_encoder(config)
-        train_and_score(args, config, encoder, sets)
+        keep_record(train_and_score(args, config, encoder, sets), args.records)
+
+
+def recorded_in_full(args: argparse.Namespace, run_dir: Path) -> bool:
+    """Whether a run whose folder is gone (a new machine) has a kept record of the whole step budget: training it
+    again from scratch would cost a run's hour for a result the report already has."""
+    steps = kept_steps(args.records, run_dir.name)
+    return not run_dir.exists() and args.steps is not None and steps is not None and steps >= args.steps
 
 
 def run_bias(args: argparse.Namespace) -> None:
@@ -393,13 +408,13 @@ def rule_lines(folders: Iterable[Path]) -> str:
 
 
 def write_results(out: Path, results: Path, subset_classes: set[str], set_names: Iterable[str] = tuple(EVAL_SETS),
-                  pairs=PAIRS) -> Iterator[str]:
+                  pairs=PAIRS, kept: Path | None = None) -> Iterator[str]:
     """Tables (SI-SDRi, SDRi), the budget each run had, the declared rule applied to the row pairs, the paper
     beside ours, ``runs.json``, one bar plot and the learning curves of every scored run under ``out``; each run on its
-    own on the first set (``runs_test.md``)."""
+    own on the first set (``runs_test.md``). A run whose folder is gone is read from its record in ``kept``."""
     set_names = tuple(set_names)
     results.mkdir(parents=True, exist_ok=True)
-    folders, runs = study_runs(out, subset_classes, "unseen", SUBSET)
+    folders, runs = study_runs(out, subset_classes, "unseen", SUBSET, kept)
     if not runs:
         yield f"{out}: no scored runs yet"
         return
@@ -427,11 +442,15 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
 
 
 def export(args: argparse.Namespace) -> Iterator[str]:
-    folders = run_folders(args.out)
+    folders = run_folders(args.out, args.records)
     rows = args.export or [*EXPORT_ROWS, *sorted({group_key(run_name(f)) for f in folders} - set(ROWS))]
     for row in rows:
         best = best_seed(folders, row)  # by validation: the test sets choose nothing
         if best is None:
+            continue
+        if best.parent.resolve() == args.records.resolve():  # only its record is left: say so, export no other seed
+            yield (f"{row}: not exported: its best seed {best.name} has only its record here (the run folder was "
+                   f"lost); remove {best} and rerun the grid to train it again")
             continue
         label = ROW_LABELS.get(row) or f"{ROW_LABELS['AV5']}, with {row.split('-', 1)[-1]}'s manipulation"
         dest = export_checkpoint(best, args.checkpoints / row, training=training_record(best),
@@ -474,7 +493,7 @@ def study(args: argparse.Namespace) -> int:
     else:
         if not args.report_only:
             run_grid(args)
-        lines = write_results(args.out, args.results, subset_classes(args), eval_names(args))
+        lines = write_results(args.out, args.results, subset_classes(args), eval_names(args), kept=args.records)
     for line in lines:
         print(line)
     if args.export is not None:

@@ -45,6 +45,7 @@ def small(tmp_path: Path, mixtures: Path, *argv: str) -> list[str]:
     return [*argv, "--steps", "2", "--max-seeds", "1", "--threads", "1", "--setup", FIXTURE,
             "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "results"),
             "--starts", str(tmp_path / "starts"), "--checkpoints", str(tmp_path / "checkpoints"),
+            "--records", str(tmp_path / "records"),
             "--eval", *(f"{name}={mixtures}" for name in ("test", "ood", "unseen")), "--",
             "data.segment_seconds=0.5", "data.preload=false", "query.cache_dir=null", "data.manifests.unl=fixture",
             "data.manifests.itf=fixture", f"eval.manifest={mixtures}", "eval.max_mixtures=2", "train.val_every=1",
@@ -217,6 +218,40 @@ def test_a_run_still_training_is_left_out_of_the_report_and_its_curves(tmp_path,
     assert set(plotted) == {"A0-s0"}
     assert [r["name"] for r in json.loads((tmp_path / "results" / "runs.json").read_text())] == ["A0-s0"]
     assert "A0-s1" not in (tmp_path / "results" / "budget_rule.md").read_text()
+
+
+def test_a_run_whose_folder_is_lost_is_reported_from_its_record_and_not_trained_again(tmp_path, mixtures, capsys):
+    """Run folders are ignored by git and a new machine starts without them: the committed record keeps the run."""
+    import shutil
+
+    table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+    run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
+    record = tmp_path / "records" / run.name
+    assert (record / "eval" / "test-caption.csv").is_file() and (record / "eval_last" / "test-caption.csv").is_file()
+    assert (record / "checkpoints" / "best.json").is_file()
+    assert not [p for p in (record / "checkpoints").iterdir() if p.is_dir()]  # no weights in git
+    reported = json.loads((tmp_path / "results" / "runs.json").read_text())
+    shutil.rmtree(tmp_path / "runs")  # the machine is lost
+    capsys.readouterr()
+    assert table1.main(small(tmp_path, mixtures, "--rows", "A0", "--export", "A0")) == 0
+    assert not (tmp_path / "runs").exists()  # not trained again
+    assert json.loads((tmp_path / "results" / "runs.json").read_text()) == reported
+    out = capsys.readouterr().out
+    assert f"A0: not exported: its best seed {run.name} has only its record here" in out
+    assert not (tmp_path / "checkpoints" / "A0").exists()
+
+
+def test_a_record_short_of_the_budget_does_not_stop_the_run(tmp_path, mixtures):
+    import shutil
+
+    table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+    run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
+    args = table1.parse_args(small(tmp_path, mixtures))
+    assert not table1.recorded_in_full(args, run)  # its folder is here: train() resumes or returns at once
+    shutil.rmtree(run)
+    assert table1.recorded_in_full(args, run)
+    args.steps = 3  # a longer budget than the record's: the run is trained again
+    assert not table1.recorded_in_full(args, run)
 
 
 def test_the_bias_mode_runs_both_starts_of_a0_and_a3(tmp_path, mixtures):

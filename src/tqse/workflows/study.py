@@ -32,9 +32,40 @@ PAPER_TABLE1 = {
 PAPER_COLUMNS = (("test-caption", "AudioCaps"), ("ood-caption", "Clotho"), ("test-class_caption", "VGGSound"))
 
 
-def run_folders(out: str | os.PathLike) -> list[Path]:
-    """Run folders (with a resolved ``config.yaml``) directly under ``out``, in name order."""
-    return sorted(p for p in Path(out).iterdir() if (p / "config.yaml").is_file()) if Path(out).is_dir() else []
+def run_folders(out: str | os.PathLike, records: str | os.PathLike | None = None) -> list[Path]:
+    """Run folders (with a resolved ``config.yaml``) directly under ``out``, in name order; with ``records``, also
+    the kept records there (:func:`keep_record`) of runs whose folder is not under ``out`` (lost with a machine)."""
+    live = _folders(out)
+    names = {p.name for p in live}
+    kept = [p for p in _folders(records) if p.name not in names] if records is not None else []
+    return sorted(live + kept, key=lambda p: p.name)
+
+
+def _folders(parent: str | os.PathLike) -> list[Path]:
+    parent = Path(parent)
+    return sorted(p for p in parent.iterdir() if (p / "config.yaml").is_file()) if parent.is_dir() else []
+
+
+def keep_record(run_dir: Path, records: Path) -> Path:
+    """Copy a scored run's record (config, metrics, scores and per-clip CSVs, the best checkpoint's step and
+    score) without its weights to ``records/<run folder>``, replacing an older copy: run folders are ignored
+    by git and can be lost with a machine, a committed record keeps the run in the report."""
+    dest = records / run_dir.name
+    if dest.exists():
+        shutil.rmtree(dest)
+    checkpoints = run_dir / "checkpoints"
+
+    def weights(folder: str, names: list[str]) -> set[str]:  # the checkpoint folders; their json files stay
+        return {n for n in names if (Path(folder) / n).is_dir()} if Path(folder) == checkpoints else set()
+
+    shutil.copytree(run_dir, dest, ignore=weights)
+    return dest
+
+
+def kept_steps(records: Path, folder_name: str) -> int | None:
+    """Training steps of the kept record ``records/<folder_name>``, or None where there is none."""
+    steps = [r["step"] for r in read_metrics(records / folder_name / "metrics.jsonl") if "train_seconds" in r]
+    return steps[-1] if steps else None
 
 
 def scored_runs(folders: Iterable[Path], scores: str = "eval") -> dict[str, dict[str, dict]]:
@@ -44,12 +75,13 @@ def scored_runs(folders: Iterable[Path], scores: str = "eval") -> dict[str, dict
     return {name: summaries for name, summaries in runs.items() if summaries}
 
 
-def study_runs(out: str | os.PathLike, classes: set[str], source: str, subset: str) -> tuple[list[Path], dict]:
-    """The scored run folders under ``out`` and :func:`scored_runs` of them, after writing every run's summaries
-    of ``source`` restricted to ``classes`` (as ``{subset}-{field}``). Runs still training are left out of both:
-    a report's learning curve of a row is its seeds' mean at the steps all of them validated, so a seed in
-    progress would cut it short."""
-    folders = run_folders(out)
+def study_runs(out: str | os.PathLike, classes: set[str], source: str, subset: str,
+               records: str | os.PathLike | None = None) -> tuple[list[Path], dict]:
+    """The scored run folders under ``out`` (and kept ``records`` of lost ones) and :func:`scored_runs` of them,
+    after writing every run's summaries of ``source`` restricted to ``classes`` (as ``{subset}-{field}``). Runs
+    still training are left out of both: a report's learning curve of a row is its seeds' mean at the steps all
+    of them validated, so a seed in progress would cut it short."""
+    folders = run_folders(out, records)
     for folder in folders:
         write_subset(folder, classes, source, subset)
     runs = scored_runs(folders)
