@@ -209,14 +209,48 @@ def train_and_score(args, config, encoder, eval_sets: dict[str, str]) -> Path:
     field."""
     from tqse.train.loop import train
 
+    from tqse.train.setup import run_dir_for
+
     check_cache(config, encoder.name)
     print(f"== {config.name}", flush=True)
+    write_data_fingerprint(run_dir_for(config), config, eval_sets)
     run_dir = train(config, encoder=encoder, total_time_s=None if args.minutes is None else args.minutes * 60)
     with (run_dir / "threads.jsonl").open("a") as f:  # the thread count of every call that trained it
         f.write(json.dumps({"threads": args.threads}) + "\n")
     for checkpoint, folder in SCORED.items() if eval_sets else ():
         score_checkpoint(run_dir / "checkpoints", checkpoint, run_dir / folder, encoder, eval_sets)
     return run_dir
+
+
+def write_data_fingerprint(run_dir: Path, config, eval_sets: dict[str, str]) -> None:
+    """``data.json`` in the run folder: the sha256 of every manifest the run trains, validates and is scored on.
+    Records outlive machines and each machine builds its own corpus, so the report checks that every run it
+    tables saw the same files (a manifest lists each clip's own sha256, so its hash covers the audio too)."""
+    from tqse.data.locations import resolve_manifest
+    from tqse.files import file_sha256
+
+    files = {f"train:{name}": resolve_manifest(path) for name, path in config.data.manifests.items()}
+    files |= {"val": resolve_manifest(config.eval.manifest)} if config.eval.manifest else {}
+    files |= {f"score:{name}": path for name, path in eval_sets.items()}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = {role: file_sha256(Path(path))[:16] for role, path in sorted(files.items())}
+    (run_dir / "data.json").write_text(json.dumps(fingerprint, indent=1) + "\n")
+
+
+def data_lines(folders: Iterable[Path]) -> str:
+    """Which runs saw which data (:func:`write_data_fingerprint`): one line per distinct fingerprint."""
+    groups: dict[str, list[str]] = {}
+    for folder in folders:
+        path = folder / "data.json"
+        key = path.read_text().strip() if path.is_file() else "not recorded"
+        groups.setdefault(key, []).append(run_name(folder))
+    lines = ["| runs | manifests (sha256, first 16 hex digits) |", "|---|---|"]
+    for key, names in groups.items():
+        data = "not recorded" if key == "not recorded" else ", ".join(f"{k} {v}" for k, v in json.loads(key).items())
+        lines.append(f"| {', '.join(names)} | {data} |")
+    verdict = ("Every run saw the same data." if len(groups) == 1 and "not recorded" not in groups else
+               "**Not every run is known to have seen the same data**: compare only runs of one line.")
+    return "\n".join([verdict, "", *lines])
 
 
 def score_checkpoint(checkpoints: Path, name: str, folder: Path, encoder, eval_sets: dict[str, str]) -> None:
@@ -430,7 +464,7 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     files |= {"budget.md": budget_table(records), f"runs_{set_names[0]}.md": run_lines(records, set_names[0]),
               "comparisons.md": comparison_table(runs, pairs, columns),
               "paper.md": paper_table(runs), "budget_rule.md": rule_lines(folders),
-              "curve_windows.md": "\n\n".join(window_means(f) for f in folders)}
+              "curve_windows.md": "\n\n".join(window_means(f) for f in folders), "data.md": data_lines(folders)}
     for name, text in files.items():
         (results / name).write_text(text + "\n", encoding="utf-8")
         yield f"{results / name}:\n{text}"
@@ -448,15 +482,24 @@ def export(args: argparse.Namespace) -> Iterator[str]:
         best = best_seed(folders, row)  # by validation: the test sets choose nothing
         if best is None:
             continue
-        if best.parent.resolve() == args.records.resolve():  # only its record is left: say so, export no other seed
-            yield (f"{row}: not exported: its best seed {best.name} has only its record here (the run folder was "
-                   f"lost); remove {best} and rerun the grid to train it again")
+        if best.parent.resolve() == args.records.resolve():  # only its record is left: export no other seed
+            if exported_run(args.checkpoints / row) == best.name:
+                yield f"{row}: {args.checkpoints / row} (from {best.name}, exported while its folder was here)"
+            else:
+                yield (f"{row}: not exported: its best seed {best.name} has only its record here (the run folder "
+                       f"was lost); remove {best} and rerun the grid to train it again")
             continue
         label = ROW_LABELS.get(row) or f"{ROW_LABELS['AV5']}, with {row.split('-', 1)[-1]}'s manipulation"
         dest = export_checkpoint(best, args.checkpoints / row, training=training_record(best),
                                  extra_files={"README.md": row_card(row, best, label),
                                               "TRAINING_DATA.md": training_data(best)})
         yield f"{row}: {dest} (from {best.name})"
+
+
+def exported_run(model_dir: Path) -> str | None:
+    """The run folder an exported model folder came from, or None where there is none."""
+    config = model_dir / "config.json"
+    return json.loads(config.read_text()).get("exported_from", {}).get("run") if config.is_file() else None
 
 
 def subset_classes(args: argparse.Namespace) -> set[str]:

@@ -168,6 +168,7 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
         assert len(csvs) == 2 * 3 * 4 and sum(clip_seconds) > 0
         assert record["scoring_seconds"] == pytest.approx(sum(clip_seconds))
     assert "| scoring minutes |" in (tmp_path / "results" / "budget.md").read_text()
+    assert (tmp_path / "results" / "data.md").read_text().startswith("Every run saw the same data.")
     by_run = (tmp_path / "results" / "runs_test.md").read_text()
     for record in records:  # each run on its own: best step, then its test scores as runs.json has them
         best, last = record["scores"], record["scores_last"]
@@ -230,6 +231,8 @@ def test_a_run_whose_folder_is_lost_is_reported_from_its_record_and_not_trained_
     assert (record / "eval" / "test-caption.csv").is_file() and (record / "eval_last" / "test-caption.csv").is_file()
     assert (record / "checkpoints" / "best.json").is_file()
     assert not [p for p in (record / "checkpoints").iterdir() if p.is_dir()]  # no weights in git
+    assert set(json.loads((record / "data.json").read_text())) >= {"train:ac", "train:itf", "train:unl", "val",
+                                                                   "score:test", "score:ood", "score:unseen"}
     reported = json.loads((tmp_path / "results" / "runs.json").read_text())
     shutil.rmtree(tmp_path / "runs")  # the machine is lost
     capsys.readouterr()
@@ -239,6 +242,21 @@ def test_a_run_whose_folder_is_lost_is_reported_from_its_record_and_not_trained_
     out = capsys.readouterr().out
     assert f"A0: not exported: its best seed {run.name} has only its record here" in out
     assert not (tmp_path / "checkpoints" / "A0").exists()
+
+
+def test_a_best_seed_exported_before_its_folder_was_lost_stays_exported(tmp_path, mixtures, capsys):
+    import shutil
+
+    table1.main(small(tmp_path, mixtures, "--rows", "A0", "--export", "A0"))  # export after each run
+    exported = tmp_path / "checkpoints" / "A0"
+    run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
+    assert table1.exported_run(exported) == run.name
+    weights = (exported / "model.safetensors").read_bytes()
+    shutil.rmtree(tmp_path / "runs")
+    capsys.readouterr()
+    table1.main(small(tmp_path, mixtures, "--report-only", "--export", "A0"))
+    assert f"A0: {exported} (from {run.name}, exported while its folder was here)" in capsys.readouterr().out
+    assert (exported / "model.safetensors").read_bytes() == weights
 
 
 def test_a_record_short_of_the_budget_does_not_stop_the_run(tmp_path, mixtures):
@@ -291,6 +309,20 @@ def test_the_pilot_rule_picks_the_first_budget_after_which_the_curve_rises_slowl
     still_rising = pilot_run(tmp_path / "A0-s2-0000cccc", lambda m: m / 10)
     assert table1.budget_by_rule(still_rising)["minutes"] is None
     assert "| A0-s2 | not reached yet | - | 90.0 |" in table1.rule_lines([still_rising])
+
+
+def test_the_report_says_which_runs_saw_which_data(tmp_path):
+    same = [pilot_run(tmp_path / f"A0-s{seed}-0000aaa{seed}", lambda m: 1.0) for seed in (0, 1)]
+    for folder in same:
+        (folder / "data.json").write_text(json.dumps({"score:test": "aa", "val": "bb"}))
+    assert table1.data_lines(same).startswith("Every run saw the same data.")
+    other = pilot_run(tmp_path / "A3-s0-0000bbbb", lambda m: 1.0)
+    (other / "data.json").write_text(json.dumps({"score:test": "cc", "val": "bb"}))
+    unknown = pilot_run(tmp_path / "A3-s1-0000cccc", lambda m: 1.0)
+    lines = table1.data_lines([*same, other, unknown]).splitlines()
+    assert lines[0].startswith("**Not every run is known to have seen the same data**")
+    assert "| A0-s0, A0-s1 | score:test aa, val bb |" in lines and "| A3-s0 | score:test cc, val bb |" in lines
+    assert "| A3-s1 | not recorded |" in lines
 
 
 def test_window_means_average_each_curve_over_ten_cpu_minutes(tmp_path):
