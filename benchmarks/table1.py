@@ -33,7 +33,7 @@ from tqse.data.manifest import TARGET_AUDIO_FIELD
 from tqse.eval.report import (format_stats, group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name,
                               runs_table, seed_stats)
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, keep_record, kept_steps,
-                                  neutral_card, paper_table, row_card, run_folders, run_record, scored_runs,
+                                  neutral_card, paper_table, run_folders, run_record, scored_runs,
                                   study_runs, training_data, training_record)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -476,24 +476,34 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
 
 
 def export(args: argparse.Namespace) -> Iterator[str]:
+    """The best seed of each row by validation, packaged as a model folder with its card (``tqse package``)."""
+    from tqse.workflows.package import package_model
+
     folders = run_folders(args.out, args.records)
     rows = args.export or [*EXPORT_ROWS, *sorted({group_key(run_name(f)) for f in folders} - set(ROWS))]
     for row in rows:
         best = best_seed(folders, row)  # by validation: the test sets choose nothing
         if best is None:
             continue
-        if best.parent.resolve() == args.records.resolve():  # only its record is left: export no other seed
-            if exported_run(args.checkpoints / row) == best.name:
-                yield f"{row}: {args.checkpoints / row} (from {best.name}, exported while its folder was here)"
-            else:
-                yield (f"{row}: not exported: its best seed {best.name} has only its record here (the run folder "
-                       f"was lost); remove {best} and rerun the grid to train it again")
-            continue
-        label = ROW_LABELS.get(row) or f"{ROW_LABELS['AV5']}, with {row.split('-', 1)[-1]}'s manipulation"
-        dest = export_checkpoint(best, args.checkpoints / row, training=training_record(best),
-                                 extra_files={"README.md": row_card(row, best, label),
-                                              "TRAINING_DATA.md": training_data(best)})
-        yield f"{row}: {dest} (from {best.name})"
+        dest = args.checkpoints / row
+        if exported_run(dest) == best.name:  # packaging scores and times it again: only a new best is worth it
+            yield f"{row}: {dest} (from {best.name}, exported before)"
+        elif best.parent.resolve() == args.records.resolve():  # only its record is left: export no other seed
+            yield (f"{row}: not exported: its best seed {best.name} has only its record here (the run folder "
+                   f"was lost); remove {best} and rerun the grid to train it again")
+        else:
+            package_model(best, dest, name=f"tqse-table1-fair-{row}", note=row_note(args, row, folders),
+                          sets=[f"{name}={manifest}" for name, manifest in eval_sets(args).items()])
+            yield f"{row}: {dest} (from {best.name})"
+
+
+def row_note(args: argparse.Namespace, row: str, folders: list[Path]) -> str:
+    """The card's sentence on how a row's checkpoint was chosen among its seeds."""
+    label = ROW_LABELS.get(row) or f"{ROW_LABELS['AV5']}, with {row.split('-', 1)[-1]}'s manipulation"
+    seeds = sum(group_key(run_name(f)) == row for f in folders)
+    budget = f"{args.steps:,} steps" if args.steps is not None else f"{args.minutes:g} training minutes"
+    return (f"Row {row} of tqse's fair Table I (issue 24, docs/RESULTS.md: {label}; {budget} from random "
+            f"weights): the seed with the best validation score of its row's {seeds} seed(s) so far.")
 
 
 def exported_run(model_dir: Path) -> str | None:

@@ -12,6 +12,7 @@ import pytest
 from helpers import ROOT, load_script
 
 from tqse.config import load_config
+from tqse.models.card import render_card
 from tqse.query.hash_encoder import HashEncoder
 from tqse.query.provider import QueryProvider
 
@@ -178,11 +179,14 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
                 f"{last['test-target_audio']['si_sdri']:+.2f} |") in by_run
     for png in ("bars.png", "curves.png"):
         assert (tmp_path / "results" / png).read_bytes()[:4] == b"\x89PNG"
-    exported = tmp_path / "checkpoints" / "AV5-A9N"
+    exported = tmp_path / "checkpoints" / "AV5-A9N"  # packaged as `tqse package` does: the project's card
     config = json.loads((exported / "config.json").read_text())
-    assert config["weights_dtype"] == "float16" and config["training"]["steps"] == 2 + config["training"]["run_steps"]
-    assert "renormalize: true" in (exported / "run_config.yaml").read_text()
-    assert "CC0" in (exported / "TRAINING_DATA.md").read_text() and "unseen" in (exported / "README.md").read_text()
+    assert config["name"] == "tqse-table1-fair-AV5-A9N" and config["exported_from"]["run"].startswith("AV5-A9N-s0-")
+    assert config["training"]["steps"] == 2 + config["training"]["continued_from"]["steps"]  # after the start's
+    assert set(config["scores"]) == {"test", "ood", "unseen"}  # the study's three sets, as --eval named them
+    assert "Row AV5-A9N of tqse's fair Table I" in config["training"]["selection"]["note"]
+    assert (exported / "README.md").read_text() == render_card(config)
+    assert "CC0" in (exported / "TRAINING_DATA.md").read_text()
     assert Extractor.from_pretrained(exported).extract(noise(), text="a dog barking", sample_rate=16000).shape == (8000,)
 
 

@@ -17,6 +17,7 @@ from tqse.models.pretrained import default_model_dir
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "src" / "tqse" / "assets" / "default_model"
 FIXTURES = ROOT / "tests" / "fixtures"
+STUDY_CHECKPOINTS = ROOT / "experiments" / "checkpoints"  # benchmarks/table1.py --export (issue 24)
 # (model folder, its pinned SI-SDRi on the fixture mixtures): the shipped model and the format witnesses.
 PINNED_MODELS = {
     "shipped": (SHIPPED, FIXTURES / "default_model_pinned.json"),
@@ -67,8 +68,11 @@ def test_model_card_states_data_selection_scores_speed_and_licence(folder):
     for split in ("test", "ood"):
         scores = config["scores"][split]
         assert {"class_caption", "caption", "interferer_class_caption", "snr_db"} <= set(scores)
-        # The model listens to its query: the interferer's class template scores far below the right one.
-        assert scores["interferer_class_caption"]["si_sdri"] < scores["class_caption"]["si_sdri"] - 2
+        # The model listens to its query: the interferer's class template scores far below the right one. Not
+        # asked of the fair Table I's row checkpoints: each row's best seed is committed whatever it learnt, and a
+        # row that does not follow its query is that study's finding (its card's scores say so).
+        if STUDY_CHECKPOINTS not in folder.parents:
+            assert scores["interferer_class_caption"]["si_sdri"] < scores["class_caption"]["si_sdri"] - 2
         low, high = scores["snr_db"]
         assert f"[{low:+.1f}, {high:+.1f}]" in card
     assert (folder / "model.safetensors").stat().st_size <= 20e6

@@ -77,6 +77,7 @@ def package_model(run_dir: str | Path, out_dir: str | Path, *, checkpoint: str |
         "selection": selection_record(run_config, chosen, checkpoint.name, note)
         | {"scores": val_scores(run_dir / "metrics.jsonl", step, run_config)}}
     config["speed"] = speed
+    config["exported_from"] = {"run": run_dir.name, "checkpoint": checkpoint.name}
     config["fp16_change_db"] = round(loss, 2)
     config["weights_dtype"] = "float16" if keep_half else "float32"
     card = render_card(config)
@@ -254,17 +255,20 @@ def best_checkpoint(run_dir: Path) -> Path:
 
 
 def score_sets(extractor, sets: Sequence[str], limit: int | None = None) -> dict:
-    """SI-SDRi and SDRi of ``extractor`` on fixed-mixture ``sets`` (``test``, ``ood``: the built-in data's; or a
-    tier's, ``corpus:pool:unseen``, scored as ``unseen``) with each query of :data:`FIELDS`, and each set's SNR
-    range; ``limit``: the first N mixtures only."""
+    """SI-SDRi and SDRi of ``extractor`` on fixed-mixture ``sets`` (``test``, ``ood``: the built-in data's; a
+    tier's, ``corpus:pool:unseen``, scored as ``unseen``; or ``NAME=MANIFEST``, any fixed-mixture manifest scored
+    as NAME) with each query of :data:`FIELDS`, and each set's SNR range; ``limit``: the first N mixtures only."""
     from tqse.data.locations import resolve_manifest
     from tqse.data.manifest import read_mixtures
     from tqse.eval.quick import score_mixtures
 
     results = {}
     for spec in sets:
-        manifest = resolve_manifest(spec if ":" in spec else f"builtin:{spec}")
-        name = spec.rsplit(":", 1)[-1]  # "corpus:pool:unseen" -> "unseen"
+        if "=" in spec:
+            name, manifest = spec.split("=", 1)
+        else:
+            manifest = resolve_manifest(spec if ":" in spec else f"builtin:{spec}")
+            name = spec.rsplit(":", 1)[-1]  # "corpus:pool:unseen" -> "unseen"
         snrs = [row.snr_db for row in read_mixtures(manifest)[:limit]]
         results[name] = {"snr_db": [min(snrs), max(snrs)]}
         scores = score_mixtures(extractor.model, extractor.encoder, manifest, extractor.sample_rate,

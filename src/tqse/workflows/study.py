@@ -295,19 +295,6 @@ LICENCE_NOTE = ("The audio is tqse's built-in corpus, built locally from Debian 
                 "Whether a model trained on such data inherits their terms is not settled law.")
 
 
-def _score_lines(summaries: Mapping[str, dict]) -> list[str]:
-    fields = ("class_caption", "caption", "interferer_class_caption")
-    sets = sorted({name.rsplit("-", 1)[0] for name in summaries if "-" in name})
-    lines = ["| set | class templates | captions | wrong query |", "|---|---|---|---|"]
-    for set_name in sets:
-        cells = []
-        for field in fields:
-            metrics = (summaries.get(f"{set_name}-{field}") or {}).get("metrics")
-            cells.append("-" if not metrics else f"{metrics['si_sdri']:.2f} / {metrics['sdri']:.2f}")
-        lines.append(f"| {set_name} | " + " | ".join(cells) + " |")
-    return lines
-
-
 def licence_note(tiers: list[str]) -> str:
     if tiers == ["fixture"]:
         return "the committed CC0 fixture (`src/tqse/assets/fixture/`, CREDITS.md there)."
@@ -335,19 +322,6 @@ def _card_facts(run_dir: Path, checkpoint: str | None) -> list[str]:
             f"{', '.join(data.get('interferers') or []) or 'the same clips'}; {data.get('segment_seconds')} s crops, "
             f"SNR U{data.get('snr_db')} dB.",
             f"- **Licence of the data:** {licence_note(lineage_tiers(run_dir))}"]
-
-
-def row_card(row: str, run_dir: Path, label: str) -> str:
-    """README.md of an exported Table I row: what it is, how it was trained and on what, its scores."""
-    best = best_record(run_dir) or {}
-    return "\n".join([f"# Table I, fair: row {row} ({label}), run `{run_name(run_dir)}`", "",
-                      "A separator of tqse's fair Table I study (issue 24, `docs/RESULTS.md`), exported from the "
-                      "checkpoint with the best validation score"
-                      f" (step {best.get('step')}, score {best.get('score', float('nan')):.2f} dB, "
-                      f"select_by {best.get('select_by')}). Re-score it with `tqse eval --checkpoint THIS_FOLDER "
-                      "--manifest MIX.jsonl --query-field class_caption`.", "",
-                      *_card_facts(run_dir, None), "", "## Scores (SI-SDRi / SDRi, dB; fixed mixtures)", "",
-                      *_score_lines(load_summaries(run_dir / "eval")), ""])
 
 
 def neutral_card(run_dir: Path) -> str:
