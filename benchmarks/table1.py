@@ -238,18 +238,26 @@ def write_data_fingerprint(run_dir: Path, config, eval_sets: dict[str, str]) -> 
 
 
 def data_lines(folders: Iterable[Path]) -> str:
-    """Which runs saw which data (:func:`write_data_fingerprint`): one line per distinct fingerprint."""
+    """Which runs saw which data (:func:`write_data_fingerprint`): a verdict, then one line per distinct
+    fingerprint. Rows train on different manifests by design (AV5 adds the unlabelled clips), so the verdict asks
+    that every run was validated and scored on the same files and that each row's seeds trained on the same ones."""
     groups: dict[str, list[str]] = {}
     for folder in folders:
         path = folder / "data.json"
-        key = path.read_text().strip() if path.is_file() else "not recorded"
-        groups.setdefault(key, []).append(run_name(folder))
+        groups.setdefault(path.read_text().strip() if path.is_file() else "not recorded", []).append(run_name(folder))
+    seen: dict[tuple[str, str], set[str]] = {}  # (scope, role) -> hashes: scope "all" or the row of a train role
+    for key, names in groups.items():
+        for role, digest in (json.loads(key) if key != "not recorded" else {}).items():
+            for name in names:
+                scope = group_key(name) if role.startswith("train:") else "all"
+                seen.setdefault((scope, role), set()).add(digest)
+    same = "not recorded" not in groups and all(len(digests) == 1 for digests in seen.values())
+    verdict = ("Every run was validated and scored on the same files, and each row's seeds trained on the same files."
+               if same else "**Not every run is known to have seen the same data**: compare only runs that did.")
     lines = ["| runs | manifests (sha256, first 16 hex digits) |", "|---|---|"]
     for key, names in groups.items():
         data = "not recorded" if key == "not recorded" else ", ".join(f"{k} {v}" for k, v in json.loads(key).items())
         lines.append(f"| {', '.join(names)} | {data} |")
-    verdict = ("Every run saw the same data." if len(groups) == 1 and "not recorded" not in groups else
-               "**Not every run is known to have seen the same data**: compare only runs of one line.")
     return "\n".join([verdict, "", *lines])
 
 

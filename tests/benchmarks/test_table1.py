@@ -169,7 +169,7 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
         assert len(csvs) == 2 * 3 * 4 and sum(clip_seconds) > 0
         assert record["scoring_seconds"] == pytest.approx(sum(clip_seconds))
     assert "| scoring minutes |" in (tmp_path / "results" / "budget.md").read_text()
-    assert (tmp_path / "results" / "data.md").read_text().startswith("Every run saw the same data.")
+    assert (tmp_path / "results" / "data.md").read_text().startswith("Every run was validated and scored on the same")
     by_run = (tmp_path / "results" / "runs_test.md").read_text()
     for record in records:  # each run on its own: best step, then its test scores as runs.json has them
         best, last = record["scores"], record["scores_last"]
@@ -316,17 +316,24 @@ def test_the_pilot_rule_picks_the_first_budget_after_which_the_curve_rises_slowl
 
 
 def test_the_report_says_which_runs_saw_which_data(tmp_path):
-    same = [pilot_run(tmp_path / f"A0-s{seed}-0000aaa{seed}", lambda m: 1.0) for seed in (0, 1)]
-    for folder in same:
-        (folder / "data.json").write_text(json.dumps({"score:test": "aa", "val": "bb"}))
-    assert table1.data_lines(same).startswith("Every run saw the same data.")
-    other = pilot_run(tmp_path / "A3-s0-0000bbbb", lambda m: 1.0)
-    (other / "data.json").write_text(json.dumps({"score:test": "cc", "val": "bb"}))
-    unknown = pilot_run(tmp_path / "A3-s1-0000cccc", lambda m: 1.0)
-    lines = table1.data_lines([*same, other, unknown]).splitlines()
+    def run(name: str, data: dict | None) -> Path:
+        folder = pilot_run(tmp_path / name, lambda m: 1.0)
+        if data is not None:
+            (folder / "data.json").write_text(json.dumps(data))
+        return folder
+
+    shared = {"score:test": "aa", "val": "bb"}
+    same = [run(f"A0-s{seed}-0000aaa{seed}", {**shared, "train:ac": "t0"}) for seed in (0, 1)]
+    other_row = run("AV5-s0-0000bbbb", {**shared, "train:ac": "t1", "train:unl": "t2"})  # rows differ by design
+    assert table1.data_lines([*same, other_row]).startswith("Every run was validated and scored on the same files")
+    other_scores = run("A3-s0-0000cccc", {"score:test": "cc", "val": "bb", "train:ac": "t0"})
+    lines = table1.data_lines([*same, other_scores]).splitlines()
     assert lines[0].startswith("**Not every run is known to have seen the same data**")
-    assert "| A0-s0, A0-s1 | score:test aa, val bb |" in lines and "| A3-s0 | score:test cc, val bb |" in lines
-    assert "| A3-s1 | not recorded |" in lines
+    assert "| A0-s0, A0-s1 | score:test aa, val bb, train:ac t0 |" in lines
+    assert "| A3-s0 | score:test cc, val bb, train:ac t0 |" in lines
+    other_seed = run("A0-s2-0000dddd", {**shared, "train:ac": "t9"})  # a seed trained on other files
+    assert table1.data_lines([*same, other_seed]).startswith("**Not every run")
+    assert "| A3-s1 | not recorded |" in table1.data_lines([run("A3-s1-0000eeee", None)]).splitlines()
 
 
 def test_window_means_average_each_curve_over_ten_cpu_minutes(tmp_path):
