@@ -259,7 +259,7 @@ def test_a_best_seed_exported_before_its_folder_was_lost_stays_exported(tmp_path
     shutil.rmtree(tmp_path / "runs")
     capsys.readouterr()
     table1.main(small(tmp_path, mixtures, "--report-only", "--export", "A0"))
-    assert f"A0: {exported} (from {run.name}, exported while its folder was here)" in capsys.readouterr().out
+    assert f"A0: {exported} (from {run.name}, exported before)" in capsys.readouterr().out
     assert (exported / "model.safetensors").read_bytes() == weights
 
 
