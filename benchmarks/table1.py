@@ -32,9 +32,9 @@ from typing import Iterable, Iterator
 from tqse.data.manifest import TARGET_AUDIO_FIELD
 from tqse.eval.report import (format_stats, group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name,
                               runs_table, seed_stats)
-from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, keep_record, kept_steps,
+from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, keep_record,
                                   neutral_card, paper_table, run_folders, run_record, scored_runs,
-                                  study_runs, training_data, training_record)
+                                  last_training_line, study_runs, training_data, training_record)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "table1_fair"
@@ -208,7 +208,6 @@ def train_and_score(args, config, encoder, eval_sets: dict[str, str]) -> Path:
     """Train (or resume) one run to the budget, then score its best and its last checkpoint on every set and query
     field."""
     from tqse.train.loop import train
-
     from tqse.train.setup import run_dir_for
 
     check_cache(config, encoder.name)
@@ -241,13 +240,14 @@ def data_lines(folders: Iterable[Path]) -> str:
     """Which runs saw which data (:func:`write_data_fingerprint`): a verdict, then one line per distinct
     fingerprint. Rows train on different manifests by design (AV5 adds the unlabelled clips), so the verdict asks
     that every run was validated and scored on the same files and that each row's seeds trained on the same ones."""
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, list[str]] = {}  # data.json's text (or "not recorded") -> runs
     for folder in folders:
         path = folder / "data.json"
         groups.setdefault(path.read_text().strip() if path.is_file() else "not recorded", []).append(run_name(folder))
+    fingerprints = {key: json.loads(key) if key != "not recorded" else None for key in groups}
     seen: dict[tuple[str, str], set[str]] = {}  # (scope, role) -> hashes: scope "all" or the row of a train role
     for key, names in groups.items():
-        for role, digest in (json.loads(key) if key != "not recorded" else {}).items():
+        for role, digest in (fingerprints[key] or {}).items():
             for name in names:
                 scope = group_key(name) if role.startswith("train:") else "all"
                 seen.setdefault((scope, role), set()).add(digest)
@@ -256,7 +256,7 @@ def data_lines(folders: Iterable[Path]) -> str:
                if same else "**Not every run is known to have seen the same data**: compare only runs that did.")
     lines = ["| runs | manifests (sha256, first 16 hex digits) |", "|---|---|"]
     for key, names in groups.items():
-        data = "not recorded" if key == "not recorded" else ", ".join(f"{k} {v}" for k, v in json.loads(key).items())
+        data = ", ".join(f"{k} {v}" for k, v in fingerprints[key].items()) if fingerprints[key] else "not recorded"
         lines.append(f"| {', '.join(names)} | {data} |")
     return "\n".join([verdict, "", *lines])
 
@@ -320,7 +320,7 @@ def run_grid(args: argparse.Namespace) -> None:
 def recorded_in_full(args: argparse.Namespace, run_dir: Path) -> bool:
     """Whether a run whose folder is gone (a new machine) has a kept record of the whole step budget: training it
     again from scratch would cost a run's hour for a result the report already has."""
-    steps = kept_steps(args.records, run_dir.name)
+    steps = last_training_line(args.records / run_dir.name).get("step")
     return not run_dir.exists() and args.steps is not None and steps is not None and steps >= args.steps
 
 
@@ -516,8 +516,11 @@ def row_note(args: argparse.Namespace, row: str, folders: list[Path]) -> str:
 
 def exported_run(model_dir: Path) -> str | None:
     """The run folder an exported model folder came from, or None where there is none."""
-    config = model_dir / "config.json"
-    return json.loads(config.read_text()).get("exported_from", {}).get("run") if config.is_file() else None
+    from tqse.models.model_dir import CONFIG_NAME, read_model_config
+
+    if not (model_dir / CONFIG_NAME).is_file():
+        return None
+    return read_model_config(model_dir).get("exported_from", {}).get("run")
 
 
 def subset_classes(args: argparse.Namespace) -> set[str]:

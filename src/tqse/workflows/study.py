@@ -62,10 +62,12 @@ def keep_record(run_dir: Path, records: Path) -> Path:
     return dest
 
 
-def kept_steps(records: Path, folder_name: str) -> int | None:
-    """Training steps of the kept record ``records/<folder_name>``, or None where there is none."""
-    steps = [r["step"] for r in read_metrics(records / folder_name / "metrics.jsonl") if "train_seconds" in r]
-    return steps[-1] if steps else None
+def last_training_line(run: Path | list[dict]) -> dict:
+    """The last training line (its ``step`` and ``train_seconds``) of a run folder or its metrics rows, as
+    :func:`tqse.eval.report.learning_curve` takes them; ``{}`` where there is none (or no folder: a record that
+    was never kept)."""
+    records = run if isinstance(run, list) else read_metrics(run / "metrics.jsonl")
+    return next((r for r in reversed(records) if "train_seconds" in r), {})
 
 
 def scored_runs(folders: Iterable[Path], scores: str = "eval") -> dict[str, dict[str, dict]]:
@@ -130,7 +132,7 @@ def run_record(run_dir: Path, summaries: Mapping[str, dict], curves: Mapping[str
     those of the last checkpoint, where ``last_scores`` gives them), and the validation curves ``{metrics key: label}``
     (each under its label)."""
     records = read_metrics(run_dir / "metrics.jsonl")
-    last = next((r for r in reversed(records) if "train_seconds" in r), {})
+    last = last_training_line(records)
     return {"name": run_name(run_dir), "folder": run_dir.name, "steps": last.get("step"),
             "train_seconds": last.get("train_seconds"), "best": best_record(run_dir),
             "scores": {k: v["metrics"] for k, v in sorted(summaries.items())},
