@@ -225,6 +225,22 @@ def test_a_run_still_training_is_left_out_of_the_report_and_its_curves(tmp_path,
     assert "A0-s1" not in (tmp_path / "results" / "budget_rule.md").read_text()
 
 
+def test_a_run_still_training_is_not_exported_even_when_its_validation_leads(tmp_path, mixtures, capsys):
+    """The grid is paused for the export after each run, so the next run's early best checkpoint lies beside
+    the finished ones: it must not become the row's exported model."""
+    import shutil
+
+    table1.main(small(tmp_path, mixtures, "--rows", "A0", "--export", "A0"))
+    done = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
+    training = tmp_path / "runs" / "A0-s1-inprogress"  # a copy of the run before its scoring
+    shutil.copytree(done, training, ignore=shutil.ignore_patterns("eval", "eval_last"))
+    best = json.loads((done / "checkpoints" / "best.json").read_text())
+    (training / "checkpoints" / "best.json").write_text(json.dumps({**best, "score": best["score"] + 10}))
+    capsys.readouterr()
+    table1.main(small(tmp_path, mixtures, "--report-only", "--export", "A0"))
+    assert f"A0: {tmp_path / 'checkpoints' / 'A0'} (from {done.name}, exported before)" in capsys.readouterr().out
+
+
 def test_a_run_whose_folder_is_lost_is_reported_from_its_record_and_not_trained_again(tmp_path, mixtures, capsys):
     """Run folders are ignored by git and a new machine starts without them: the committed record keeps the run."""
     import shutil

@@ -142,10 +142,11 @@ def run_record(run_dir: Path, summaries: Mapping[str, dict], curves: Mapping[str
 
 def best_seed(folders: Iterable[Path], row: str, score_set: str | None = None) -> Path | None:
     """The run of ``row`` (any seed) worth exporting: the highest SI-SDRi on ``score_set``, or with
-    ``score_set=None`` the highest validation score of its best checkpoint (no test set involved)."""
+    ``score_set=None`` the highest validation score of its best checkpoint (no test set involved). Only scored
+    runs compete: a run still training has a best checkpoint of its early steps, not its budget's."""
     scored = []
     for folder in folders:
-        if group_key(run_name(folder)) != row:
+        if group_key(run_name(folder)) != row or not load_summaries(folder / "eval"):
             continue
         if score_set is None:
             record = best_record(folder)
