@@ -311,17 +311,19 @@ def run_grid(args: argparse.Namespace) -> None:
             name, extra = f"AV5-{args.av5_from}", manipulation_overrides(args.av5_from)
         config = row_run(args, row, seed, start, args.out, name, extra)
         if recorded_in_full(args, run_dir_for(config)):
-            print(f"== {config.name}: done, its folder is gone and its record is kept in {args.records}", flush=True)
+            print(f"== {config.name}: done, its record is kept in {args.records}", flush=True)
             continue
         encoder = encoder or load_encoder(config)
         keep_record(train_and_score(args, config, encoder, sets), args.records)
 
 
 def recorded_in_full(args: argparse.Namespace, run_dir: Path) -> bool:
-    """Whether a run whose folder is gone (a new machine) has a kept record of the whole step budget: training it
-    again from scratch would cost a run's hour for a result the report already has."""
+    """Whether a run has a kept record of the whole step budget. The record is kept after the run was scored, so
+    the run is done: where its folder is gone (a new machine) training it again would cost a run's hour for a
+    result the report already has, and where it is here, visiting it again would only rescore it from its
+    per-clip scores and rewrite its record (a new commit in ``env.json``, no scoring time in the summaries)."""
     steps = last_training_line(args.records / run_dir.name).get("step")
-    return not run_dir.exists() and args.steps is not None and steps is not None and steps >= args.steps
+    return args.steps is not None and steps is not None and steps >= args.steps
 
 
 def run_bias(args: argparse.Namespace) -> None:

@@ -197,11 +197,14 @@ def test_rows_start_from_random_weights_unless_told_to_take_the_neutral_start(tm
 
 
 def test_scores_of_a_checkpoint_that_is_no_longer_the_best_are_redone(tmp_path, mixtures):
+    import shutil
+
     table1.main(small(tmp_path, mixtures, "--rows", "A0"))
     run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
     stamp = json.loads((run / "eval" / "scored_checkpoint.json").read_text())
     (run / "eval" / "scored_checkpoint.json").write_text(json.dumps({**stamp, "step": -1}))  # as if it moved
     (run / "eval" / "stale.marker").write_text("")
+    shutil.rmtree(tmp_path / "records")  # as if the grid had stopped before keeping the run's record
     table1.main(small(tmp_path, mixtures, "--rows", "A0"))
     assert not (run / "eval" / "stale.marker").exists() and (run / "eval" / "test-caption.json").exists()
     assert json.loads((run / "eval" / "scored_checkpoint.json").read_text()) == stamp
@@ -279,13 +282,24 @@ def test_a_best_seed_exported_before_its_folder_was_lost_stays_exported(tmp_path
     assert (exported / "model.safetensors").read_bytes() == weights
 
 
+def test_a_finished_run_is_not_visited_again_so_its_record_stays_as_kept(tmp_path, mixtures, capsys):
+    """The grid restarts after every pause: a scored, recorded run must not be rescored and its record rewritten."""
+    table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+    run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
+    kept = {p: p.read_bytes() for p in (tmp_path / "records" / run.name).rglob("*") if p.is_file()}
+    capsys.readouterr()
+    table1.main(small(tmp_path, mixtures, "--rows", "A0"))
+    assert f"== A0-s0: done, its record is kept in {tmp_path / 'records'}" in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in (tmp_path / "records" / run.name).rglob("*") if p.is_file()} == kept
+
+
 def test_a_record_short_of_the_budget_does_not_stop_the_run(tmp_path, mixtures):
     import shutil
 
     table1.main(small(tmp_path, mixtures, "--rows", "A0"))
     run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
     args = table1.parse_args(small(tmp_path, mixtures))
-    assert not table1.recorded_in_full(args, run)  # its folder is here: train() resumes or returns at once
+    assert table1.recorded_in_full(args, run)
     shutil.rmtree(run)
     assert table1.recorded_in_full(args, run)
     args.steps = 3  # a longer budget than the record's: the run is trained again
