@@ -33,6 +33,8 @@ def weights(run_dir):
 def test_training_writes_a_complete_run_directory(tmp_path):
     run = train(tiny_config("train.steps=4", "train.checkpoint_every=2"), tmp_path / "run")
     assert {p.name for p in run.iterdir()} >= {"config.yaml", "env.json", "metrics.jsonl", "checkpoints"}
+    env = json.loads((run / "env.json").read_text())  # what a retrain elsewhere would differ by
+    assert env["cpu"] and env["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     metrics = read_metrics(run / "metrics.jsonl")
     assert [m["step"] for m in metrics] == [1, 2, 3, 4]
     assert all(k in metrics[0] for k in ("loss", "lr", "grad_norm", "steps_per_s"))

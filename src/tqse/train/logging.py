@@ -57,4 +57,18 @@ def environment(device: torch.device, world_size: int) -> dict[str, Any]:
         sha = ""
     return {"tqse": __version__, "torch": torch.__version__, "python": sys.version.split()[0],
             "platform": platform.platform(), "device": str(device), "world_size": world_size,
-            "cuda": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "git_sha": sha or None}
+            "cuda": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "git_sha": sha or None,
+            "cpu": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+def cpu_model() -> str:
+    """The processor's name. Recorded because a run trained again on another machine, same config and seed, is
+    not the same model (different CPUs take different vector kernels, and training amplifies the rounding); the
+    vector instruction set torch chose sits beside it (``cpu_capability``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
