@@ -261,6 +261,22 @@ def data_lines(folders: Iterable[Path]) -> str:
     return "\n".join([verdict, "", *lines])
 
 
+def machine_lines(folders: Iterable[Path]) -> str:
+    """Which machine trained each run (the CPU and torch's vector instruction set in its ``env.json``, of the last
+    call that trained it): a run trained again on another machine is not the same model, so seeds that trained
+    on different machines spread by the machines too."""
+    groups: dict[str, list[str]] = {}
+    for folder in folders:
+        path = folder / "env.json"
+        env = json.loads(path.read_text()) if path.is_file() else {}
+        machine = (f"{env['cpu']}, {env['cpu_capability']}, torch {env.get('torch', '?')}" if env.get("cpu")
+                   else "not recorded (before 2026-12-07)")
+        groups.setdefault(machine, []).append(run_name(folder))
+    lines = ["| machine (CPU, torch's instruction set, torch) | runs |", "|---|---|"]
+    lines += [f"| {machine} | {', '.join(names)} |" for machine, names in groups.items()]
+    return "\n".join(["Machines (`env.json` of the last call that trained each run):", "", *lines])
+
+
 def score_checkpoint(checkpoints: Path, name: str, folder: Path, encoder, eval_sets: dict[str, str]) -> None:
     """Score checkpoint ``name`` (``last`` where a run has no ``best``: it never validated) into ``folder``,
     dropping scores there of another checkpoint (a longer budget moves both)."""
@@ -474,7 +490,7 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     files |= {"budget.md": budget_table(records), f"runs_{set_names[0]}.md": run_lines(records, set_names[0]),
               "comparisons.md": comparison_table(runs, pairs, columns),
               "paper.md": paper_table(runs), "budget_rule.md": rule_lines(folders),
-              "curve_windows.md": "\n\n".join(window_means(f) for f in folders), "data.md": data_lines(folders)}
+              "curve_windows.md": "\n\n".join(window_means(f) for f in folders), "data.md": data_lines(folders) + "\n\n" + machine_lines(folders)}
     for name, text in files.items():
         (results / name).write_text(text + "\n", encoding="utf-8")
         yield f"{results / name}:\n{text}"

@@ -366,6 +366,22 @@ def test_the_report_says_which_runs_saw_which_data(tmp_path):
     assert "| A3-s1 | not recorded |" in table1.data_lines([run("A3-s1-0000eeee", None)]).splitlines()
 
 
+def test_the_report_says_which_machine_trained_each_run(tmp_path):
+    def run(name: str, env: dict | None) -> Path:
+        folder = pilot_run(tmp_path / name, lambda m: 1.0)
+        if env is not None:
+            (folder / "env.json").write_text(json.dumps({"torch": "2.13.0+cpu", **env}))
+        return folder
+
+    epyc = {"cpu": "AMD EPYC", "cpu_capability": "AVX512"}
+    runs = [run("A0-s0-0000aaaa", epyc), run("A3-s0-0000bbbb", epyc),
+            run("A9-s0-0000cccc", {"cpu": "Intel Xeon", "cpu_capability": "AVX2"}), run("A9R-s0-0000dddd", None)]
+    lines = table1.machine_lines(runs).splitlines()
+    assert "| AMD EPYC, AVX512, torch 2.13.0+cpu | A0-s0, A3-s0 |" in lines
+    assert "| Intel Xeon, AVX2, torch 2.13.0+cpu | A9-s0 |" in lines
+    assert "| not recorded (before 2026-12-07) | A9R-s0 |" in lines
+
+
 def test_window_means_average_each_curve_over_ten_cpu_minutes(tmp_path):
     run = pilot_run(tmp_path / "A0-s0-0000dddd", lambda m: m / 10)  # validations at minutes 5, 10, ..., 90
     lines = table1.window_means(run).splitlines()
