@@ -270,7 +270,7 @@ def machine_lines(folders: Iterable[Path]) -> str:
         path = folder / "env.json"
         env = json.loads(path.read_text()) if path.is_file() else {}
         machine = (f"{env['cpu']}, {env['cpu_capability']}, torch {env.get('torch', '?')}" if env.get("cpu")
-                   else "not recorded (before 2026-12-07)")
+                   else "not recorded (trained before env.json named the CPU)")
         groups.setdefault(machine, []).append(run_name(folder))
     lines = ["| machine (CPU, torch's instruction set, torch) | runs |", "|---|---|"]
     lines += [f"| {machine} | {', '.join(names)} |" for machine, names in groups.items()]
