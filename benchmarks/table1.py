@@ -27,13 +27,13 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from tqse.data.manifest import TARGET_AUDIO_FIELD
 from tqse.eval.report import (format_stats, group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name,
                               runs_table, seed_stats)
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, keep_record,
-                                  neutral_card, paper_table, run_folders, run_record, scored_runs,
+                                  neutral_card, paper_table, run_folders, run_record, scored_folders, scored_runs,
                                   last_training_line, study_runs, training_data, training_record)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -240,10 +240,7 @@ def data_lines(folders: Iterable[Path]) -> str:
     """Which runs saw which data (:func:`write_data_fingerprint`): a verdict, then one line per distinct
     fingerprint. Rows train on different manifests by design (AV5 adds the unlabelled clips), so the verdict asks
     that every run was validated and scored on the same files and that each row's seeds trained on the same ones."""
-    groups: dict[str, list[str]] = {}  # data.json's text (or "not recorded") -> runs
-    for folder in folders:
-        path = folder / "data.json"
-        groups.setdefault(path.read_text().strip() if path.is_file() else "not recorded", []).append(run_name(folder))
+    groups = runs_by(folders, "data.json", lambda text: text.strip() if text is not None else "not recorded")
     fingerprints = {key: json.loads(key) if key != "not recorded" else None for key in groups}
     seen: dict[tuple[str, str], set[str]] = {}  # (scope, role) -> hashes: scope "all" or the row of a train role
     for key, names in groups.items():
@@ -261,17 +258,25 @@ def data_lines(folders: Iterable[Path]) -> str:
     return "\n".join([verdict, "", *lines])
 
 
+def runs_by(folders: Iterable[Path], file: str, key: Callable[[str | None], str]) -> dict[str, list[str]]:
+    """Run names grouped by ``key`` of each run's ``file`` text (None where the run has none), in folder order."""
+    groups: dict[str, list[str]] = {}
+    for folder in folders:
+        path = folder / file
+        groups.setdefault(key(path.read_text() if path.is_file() else None), []).append(run_name(folder))
+    return groups
+
+
 def machine_lines(folders: Iterable[Path]) -> str:
     """Which machine trained each run (the CPU and torch's vector instruction set in its ``env.json``, of the last
     call that trained it): a run trained again on another machine is not the same model, so seeds that trained
     on different machines spread by the machines too."""
-    groups: dict[str, list[str]] = {}
-    for folder in folders:
-        path = folder / "env.json"
-        env = json.loads(path.read_text()) if path.is_file() else {}
-        machine = (f"{env['cpu']}, {env['cpu_capability']}, torch {env.get('torch', '?')}" if env.get("cpu")
-                   else "not recorded (trained before env.json named the CPU)")
-        groups.setdefault(machine, []).append(run_name(folder))
+    def machine(text: str | None) -> str:
+        env = json.loads(text) if text is not None else {}
+        return (f"{env['cpu']}, {env['cpu_capability']}, torch {env.get('torch', '?')}" if env.get("cpu")
+                else "not recorded (trained before env.json named the CPU)")
+
+    groups = runs_by(folders, "env.json", machine)
     lines = ["| machine (CPU, torch's instruction set, torch) | runs |", "|---|---|"]
     lines += [f"| {machine} | {', '.join(names)} |" for machine, names in groups.items()]
     return "\n".join(["Machines (`env.json` of the last call that trained each run):", "", *lines])
@@ -490,7 +495,8 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     files |= {"budget.md": budget_table(records), f"runs_{set_names[0]}.md": run_lines(records, set_names[0]),
               "comparisons.md": comparison_table(runs, pairs, columns),
               "paper.md": paper_table(runs), "budget_rule.md": rule_lines(folders),
-              "curve_windows.md": "\n\n".join(window_means(f) for f in folders), "data.md": data_lines(folders) + "\n\n" + machine_lines(folders)}
+              "curve_windows.md": "\n\n".join(window_means(f) for f in folders),
+              "data.md": data_lines(folders) + "\n\n" + machine_lines(folders)}
     for name, text in files.items():
         (results / name).write_text(text + "\n", encoding="utf-8")
         yield f"{results / name}:\n{text}"
@@ -505,7 +511,7 @@ def export(args: argparse.Namespace) -> Iterator[str]:
     """The best seed of each row by validation, packaged as a model folder with its card (``tqse package``)."""
     from tqse.workflows.package import package_model
 
-    folders = run_folders(args.out, args.records)
+    folders = scored_folders(run_folders(args.out, args.records))  # the grid pauses for it as the next run starts
     rows = args.export or [*EXPORT_ROWS, *sorted({group_key(run_name(f)) for f in folders} - set(ROWS))]
     for row in rows:
         best = best_seed(folders, row)  # by validation: the test sets choose nothing

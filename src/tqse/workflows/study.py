@@ -77,6 +77,12 @@ def scored_runs(folders: Iterable[Path], scores: str = "eval") -> dict[str, dict
     return {name: summaries for name, summaries in runs.items() if summaries}
 
 
+def scored_folders(folders: Iterable[Path]) -> list[Path]:
+    """The folders of scored runs (at least one summary in ``eval/``). A run still training is left out: its best
+    checkpoint is of its early steps, not its budget's, and it is not yet one of its row's seeds."""
+    return [f for f in folders if load_summaries(f / "eval")]
+
+
 def study_runs(out: str | os.PathLike, classes: set[str], source: str, subset: str,
                records: str | os.PathLike | None = None) -> tuple[list[Path], dict]:
     """The scored run folders under ``out`` (and kept ``records`` of lost ones) and :func:`scored_runs` of them,
@@ -142,11 +148,10 @@ def run_record(run_dir: Path, summaries: Mapping[str, dict], curves: Mapping[str
 
 def best_seed(folders: Iterable[Path], row: str, score_set: str | None = None) -> Path | None:
     """The run of ``row`` (any seed) worth exporting: the highest SI-SDRi on ``score_set``, or with
-    ``score_set=None`` the highest validation score of its best checkpoint (no test set involved). Only scored
-    runs compete: a run still training has a best checkpoint of its early steps, not its budget's."""
+    ``score_set=None`` the highest validation score of its best checkpoint (no test set involved)."""
     scored = []
     for folder in folders:
-        if group_key(run_name(folder)) != row or not load_summaries(folder / "eval"):
+        if group_key(run_name(folder)) != row:
             continue
         if score_set is None:
             record = best_record(folder)
