@@ -32,6 +32,7 @@ from typing import Callable, Iterable, Iterator
 from tqse.data.manifest import TARGET_AUDIO_FIELD
 from tqse.eval.report import (format_stats, group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name,
                               runs_table, seed_stats)
+from tqse.train.logging import ENVIRONMENTS
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, keep_record,
                                   neutral_card, paper_table, run_folders, run_record, scored_folders, scored_runs,
                                   last_training_line, study_runs, training_data, training_record)
@@ -240,7 +241,7 @@ def data_lines(folders: Iterable[Path]) -> str:
     """Which runs saw which data (:func:`write_data_fingerprint`): a verdict, then one line per distinct
     fingerprint. Rows train on different manifests by design (AV5 adds the unlabelled clips), so the verdict asks
     that every run was validated and scored on the same files and that each row's seeds trained on the same ones."""
-    groups = runs_by(folders, "data.json", lambda text: text.strip() if text is not None else "not recorded")
+    groups = runs_by(folders, lambda folder: _text(folder / "data.json").strip() or "not recorded")
     fingerprints = {key: json.loads(key) if key != "not recorded" else None for key in groups}
     seen: dict[tuple[str, str], set[str]] = {}  # (scope, role) -> hashes: scope "all" or the row of a train role
     for key, names in groups.items():
@@ -258,28 +259,37 @@ def data_lines(folders: Iterable[Path]) -> str:
     return "\n".join([verdict, "", *lines])
 
 
-def runs_by(folders: Iterable[Path], file: str, key: Callable[[str | None], str]) -> dict[str, list[str]]:
-    """Run names grouped by ``key`` of each run's ``file`` text (None where the run has none), in folder order."""
+def runs_by(folders: Iterable[Path], key: Callable[[Path], str]) -> dict[str, list[str]]:
+    """Run names grouped by ``key`` of each run's folder, in folder order."""
     groups: dict[str, list[str]] = {}
     for folder in folders:
-        path = folder / file
-        groups.setdefault(key(path.read_text() if path.is_file() else None), []).append(run_name(folder))
+        groups.setdefault(key(folder), []).append(run_name(folder))
     return groups
 
 
-def machine_lines(folders: Iterable[Path]) -> str:
-    """Which machine trained each run (the CPU and torch's vector instruction set in its ``env.json``, of the last
-    call that trained it): a run trained again on another machine is not the same model, so seeds that trained
-    on different machines spread by the machines too."""
-    def machine(text: str | None) -> str:
-        env = json.loads(text) if text is not None else {}
-        return (f"{env['cpu']}, {env['cpu_capability']}, torch {env.get('torch', '?')}" if env.get("cpu")
-                else "not recorded (trained before env.json named the CPU)")
+def machines_of(folder: Path) -> str:
+    """The machines (CPU, torch's vector instruction set, torch) that trained a run, in the order of the calls
+    that trained it (``environments.jsonl``; ``env.json``, the last call's, for runs trained before it existed)."""
+    calls = [json.loads(line) for line in _text(folder / ENVIRONMENTS).splitlines() if line.strip()]
+    if not calls and (folder / "env.json").is_file():
+        calls = [json.loads(_text(folder / "env.json"))]
+    unknown = "not recorded (trained before env.json named the CPU)"
+    names = [f"{env['cpu']}, {env['cpu_capability']}, torch {env.get('torch', '?')}" if env.get("cpu") else unknown
+             for env in calls]
+    return " then ".join(dict.fromkeys(names)) or unknown
 
-    groups = runs_by(folders, "env.json", machine)
+
+def machine_lines(folders: Iterable[Path]) -> str:
+    """Which machine trained each run: a run trained again on another machine is not the same model, so seeds that
+    trained on different machines spread by the machines too, and a run resumed on another machine changed there."""
+    groups = runs_by(folders, machines_of)
     lines = ["| machine (CPU, torch's instruction set, torch) | runs |", "|---|---|"]
     lines += [f"| {machine} | {', '.join(names)} |" for machine, names in groups.items()]
-    return "\n".join(["Machines (`env.json` of the last call that trained each run):", "", *lines])
+    return "\n".join(["Machines (of every call that trained each run):", "", *lines])
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def score_checkpoint(checkpoints: Path, name: str, folder: Path, encoder, eval_sets: dict[str, str]) -> None:

@@ -380,6 +380,12 @@ def test_the_report_says_which_machine_trained_each_run(tmp_path):
     assert "| AMD EPYC, AVX512, torch 2.13.0+cpu | A0-s0, A3-s0 |" in lines
     assert "| Intel Xeon, AVX2, torch 2.13.0+cpu | A9-s0 |" in lines
     assert "| not recorded (trained before env.json named the CPU) | A9R-s0 |" in lines
+    resumed = run("A9N-s0-0000eeee", epyc)  # env.json names the last call's machine; the history names both
+    xeon = {"cpu": "Intel Xeon", "cpu_capability": "AVX2", "torch": "2.13.0+cpu"}
+    calls = [{"from_step": 0, "torch": "2.13.0+cpu", **epyc}, {"from_step": 600, **xeon}, {"from_step": 800, **xeon}]
+    (resumed / "environments.jsonl").write_text("".join(json.dumps(call) + "\n" for call in calls))
+    assert ("| AMD EPYC, AVX512, torch 2.13.0+cpu then Intel Xeon, AVX2, torch 2.13.0+cpu | A9N-s0 |"
+            in table1.machine_lines([resumed]).splitlines())
 
 
 def test_window_means_average_each_curve_over_ten_cpu_minutes(tmp_path):

@@ -54,6 +54,10 @@ def test_resumed_run_equals_an_uninterrupted_run(tmp_path):
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=1e-5)
     assert [m["step"] for m in read_metrics(tmp_path / "resumed" / "metrics.jsonl")] == [1, 2, 3, 4, 5, 6]
+    train(config, tmp_path / "resumed")  # finds the run finished: trains nothing, so records no call
+    history = (tmp_path / "resumed" / "environments.jsonl").read_text().splitlines()
+    calls = [json.loads(line) for line in history]  # env.json holds only the last call's
+    assert [c["from_step"] for c in calls] == [0, 3] and all(c["cpu"] and c["torch"] for c in calls)
 
 
 def test_an_opened_run_holds_the_step_weights_and_optimiser_a_resume_continues_from(tmp_path):

@@ -50,6 +50,9 @@ class MetricsLogger:
             self.writer.close()
 
 
+ENVIRONMENTS = "environments.jsonl"  # one line per call that trained a run: the step it started from, its environment
+
+
 def environment(device: torch.device, world_size: int) -> dict[str, Any]:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5).stdout.strip()

@@ -27,7 +27,7 @@ from tqse.train.checkpoint import check_resume_config, clean_checkpoints, resume
 from tqse.train.distributed import DistInfo, barrier, init_distributed
 from tqse.train.lineage import record_parent
 from tqse.train.objective import hold_film_at_identity
-from tqse.train.logging import MetricsLogger, environment
+from tqse.train.logging import ENVIRONMENTS, MetricsLogger, environment
 from tqse.train.schedule import build_optimizer
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,8 @@ def open_run(config: RunConfig, run_dir: str | Path | None = None, encoder=None)
     start_step = _restore(config, run_dir, model, optimizer, scheduler, device)
     if config.train.objective == "louder":
         hold_film_at_identity(model)  # after the restore: weights from train.init_from must not leak the query
+    if dist.is_main and start_step < config.train.steps:  # a call that finds the run finished trains nothing
+        record_call(run_dir, start_step, device, dist.world_size)
     if dist.is_main and start_step == 0 and config.train.init_from:
         record_parent(run_dir, config.train.init_from)
     spec = model_config(model.model_args(), config.data.sample_rate, encoder_spec,
@@ -123,6 +125,14 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig, device: torch.device, wor
     check_resume_config(run_dir / "checkpoints", config)  # before config.yaml is overwritten with the new config
     (run_dir / "config.yaml").write_text(to_yaml(config))
     (run_dir / "env.json").write_text(json.dumps(environment(device, world_size), indent=2))
+
+
+def record_call(run_dir: Path, start_step: int, device: torch.device, world_size: int) -> None:
+    """Append this call's environment to ``environments.jsonl`` with the step it starts from: ``env.json`` holds
+    only the last call's, and a run resumed on another machine or at another commit is a different model from the
+    step it changed on."""
+    with (run_dir / ENVIRONMENTS).open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"from_step": start_step, **environment(device, world_size)}) + "\n")
 
 
 def _restore(config: RunConfig, run_dir: Path, model, optimizer, scheduler, device: torch.device) -> int:
