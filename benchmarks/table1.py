@@ -285,7 +285,8 @@ def machine_lines(folders: Iterable[Path]) -> str:
     groups = runs_by(folders, machines_of)
     lines = ["| machine (CPU, torch's instruction set, torch) | runs |", "|---|---|"]
     lines += [f"| {machine} | {', '.join(names)} |" for machine, names in groups.items()]
-    return "\n".join(["Machines (of every call that trained each run):", "", *lines])
+    return "\n".join(["Machines (every call that trained each run; the last call's `env.json` for runs started before "
+                      "`environments.jsonl`):", "", *lines])
 
 
 def _text(path: Path) -> str:

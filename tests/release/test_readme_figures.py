@@ -114,7 +114,7 @@ def test_readme_quotes_the_table1_grid_runs_it_names():
         scores = runs[run]["scores_last" if last else "scores"]
         return f"{scores[f'test-{field}']['si_sdri']:+.1f}"
 
-    assert all(runs[name]["steps"] == 9300 for name in ("A0-s0", "A3-s0", "A9-s0"))
+    assert all(runs[name]["steps"] == 9300 for name in ("A0-s0", "A3-s0", "A9-s0", "AV0-s0", "AV5-s0"))
     unseen = f"{runs['A0-s0']['scores']['unseen-class_caption']['si_sdri']:+.1f}"
     assert "test mixtures (two sources, SNR U[-5, 5] dB)" in opening
     assert (f"caption training (A0) separates by text ({quoted('A0-s0', 'class_caption')} dB with class templates, "
@@ -124,3 +124,6 @@ def test_readme_quotes_the_table1_grid_runs_it_names():
             f"{quoted('A3-s0', 'class_caption', last=True)} at its last)") in opening
     assert (f"({quoted('A9-s0', 'class_caption')} and {quoted('A9-s0', 'class_caption', last=True)} by text, "
             f"{quoted('A9-s0', 'target_audio', last=True)} by audio)") in opening
+    assert (f"adding audio-only clips with dropout to captioned ones (AV5) scored below captions alone (AV0) with "
+            f"class templates ({quoted('AV5-s0', 'class_caption')} against {quoted('AV0-s0', 'class_caption')} dB)"
+            ) in opening
