@@ -32,6 +32,7 @@ from typing import Callable, Iterable, Iterator
 from tqse.data.manifest import TARGET_AUDIO_FIELD
 from tqse.eval.report import (format_stats, group_key, group_seeds, learning_curve, plot_curves, plot_runs, run_name,
                               runs_table, seed_stats)
+from tqse.files import read_json_lines, read_metrics
 from tqse.train.logging import ENVIRONMENTS
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, keep_record,
                                   neutral_card, paper_table, run_folders, run_record, scored_folders, scored_runs,
@@ -270,9 +271,9 @@ def runs_by(folders: Iterable[Path], key: Callable[[Path], str]) -> dict[str, li
 def machines_of(folder: Path) -> str:
     """The machines (CPU, torch's vector instruction set, torch) that trained a run, in the order of the calls
     that trained it (``environments.jsonl``; ``env.json``, the last call's, for runs trained before it existed)."""
-    calls = [json.loads(line) for line in _text(folder / ENVIRONMENTS).splitlines() if line.strip()]
-    if not calls and (folder / "env.json").is_file():
-        calls = [json.loads(_text(folder / "env.json"))]
+    calls = read_json_lines(folder / ENVIRONMENTS, kind="environment line")
+    if not calls and (env_json := _text(folder / "env.json")):
+        calls = [json.loads(env_json)]
     unknown = "not recorded (trained before env.json named the CPU)"
     names = [f"{env['cpu']}, {env['cpu_capability']}, torch {env.get('torch', '?')}" if env.get("cpu") else unknown
              for env in calls]
@@ -436,7 +437,6 @@ def budget_by_rule(run_dir: Path, floor: float = 30.0, window: float = 15.0, ris
     which the class-template validation curve, each point the mean of it and its two neighbours, rises by less
     than ``rise`` dB over the next ``window`` minutes. ``{"minutes": B or None, "step", "curve_minutes"}``: B is
     None while the curve has not yet run ``window`` minutes past a point that would qualify."""
-    from tqse.files import read_metrics
     from tqse.eval.report import run_minutes
 
     records = read_metrics(run_dir / "metrics.jsonl")
@@ -454,7 +454,6 @@ def budget_by_rule(run_dir: Path, floor: float = 30.0, window: float = 15.0, ris
 def window_means(run_dir: Path, width: float = 10.0) -> str:
     """Each validation curve of a run averaged over every ``width`` CPU minutes of training, windows closed on
     the right (single validations scatter; the pilot's table in docs/RESULTS.md is this)."""
-    from tqse.files import read_metrics
     from tqse.eval.report import run_minutes
 
     records = read_metrics(run_dir / "metrics.jsonl")

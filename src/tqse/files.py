@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +114,12 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """The ``{"step": ..., ...}`` rows of a run's ``metrics.jsonl`` (none if the file does not exist).
+def read_json_lines(path: str | os.PathLike, keep: Callable[[dict], bool] = lambda row: True,
+                    kind: str = "line") -> list[dict[str, Any]]:
+    """The JSON objects of a file a run appends to one line at a time (none if the file does not exist).
 
-    Training writes it and evaluation, reports and benchmarks read it, so one tolerant reader serves them all:
-    a line a kill cut short (or any unreadable line) is dropped with a warning instead of failing the reader.
+    A line a kill cut short, any unreadable line, or a row ``keep`` refuses is dropped with a warning naming the
+    file, the line and its ``kind``, instead of failing the reader.
     """
     path = Path(path)
     if not path.is_file():
@@ -132,8 +133,17 @@ def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
             row = json.loads(line)
         except ValueError:
             row = None
-        if not isinstance(row, dict) or not isinstance(row.get("step"), int):
-            log.warning("%s:%d: dropping a damaged metrics line (a run killed while writing it?)", path, number)
+        if not isinstance(row, dict) or not keep(row):
+            log.warning("%s:%d: dropping a damaged %s (a run killed while writing it?)", path, number, kind)
             continue
         rows.append(row)
     return rows
+
+
+def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The ``{"step": ..., ...}`` rows of a run's ``metrics.jsonl`` (none if the file does not exist).
+
+    Training writes it and evaluation, reports and benchmarks read it, so one tolerant reader serves them all
+    (:func:`read_json_lines`); a row without an integer step is not a metrics row.
+    """
+    return read_json_lines(path, lambda row: isinstance(row.get("step"), int), "metrics line")

@@ -76,8 +76,7 @@ def open_run(config: RunConfig, run_dir: str | Path | None = None, encoder=None)
     dist = init_distributed(torch.device(requested).type)
     device = pick_device(requested, dist)
     run_dir = Path(run_dir) if run_dir else setup.run_dir_for(config)
-    if dist.is_main:
-        _prepare_run_dir(run_dir, config, device, dist.world_size)
+    env = _prepare_run_dir(run_dir, config, device, dist.world_size) if dist.is_main else {}
     barrier(dist)
 
     torch.manual_seed(config.train.seed)
@@ -92,7 +91,7 @@ def open_run(config: RunConfig, run_dir: str | Path | None = None, encoder=None)
     if config.train.objective == "louder":
         hold_film_at_identity(model)  # after the restore: weights from train.init_from must not leak the query
     if dist.is_main and start_step < config.train.steps:  # a call that finds the run finished trains nothing
-        record_call(run_dir, start_step, device, dist.world_size)
+        record_call(run_dir, start_step, env)
     if dist.is_main and start_step == 0 and config.train.init_from:
         record_parent(run_dir, config.train.init_from)
     spec = model_config(model.model_args(), config.data.sample_rate, encoder_spec,
@@ -114,7 +113,9 @@ def pick_device(name: str, dist: DistInfo) -> torch.device:
     return device
 
 
-def _prepare_run_dir(run_dir: Path, config: RunConfig, device: torch.device, world_size: int) -> None:
+def _prepare_run_dir(run_dir: Path, config: RunConfig, device: torch.device, world_size: int) -> dict[str, Any]:
+    """Create the run folder, check a resume's config, write ``config.yaml`` and ``env.json``; the environment
+    written, for :func:`record_call`."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -124,15 +125,17 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig, device: torch.device, wor
     clean_checkpoints(run_dir / "checkpoints")
     check_resume_config(run_dir / "checkpoints", config)  # before config.yaml is overwritten with the new config
     (run_dir / "config.yaml").write_text(to_yaml(config))
-    (run_dir / "env.json").write_text(json.dumps(environment(device, world_size), indent=2))
+    env = environment(device, world_size)
+    (run_dir / "env.json").write_text(json.dumps(env, indent=2))
+    return env
 
 
-def record_call(run_dir: Path, start_step: int, device: torch.device, world_size: int) -> None:
+def record_call(run_dir: Path, start_step: int, env: dict[str, Any]) -> None:
     """Append this call's environment to ``environments.jsonl`` with the step it starts from: ``env.json`` holds
     only the last call's, and a run resumed on another machine or at another commit is a different model from the
     step it changed on."""
     with (run_dir / ENVIRONMENTS).open("a", encoding="utf-8") as f:
-        f.write(json.dumps({"from_step": start_step, **environment(device, world_size)}) + "\n")
+        f.write(json.dumps({"from_step": start_step, **env}) + "\n")
 
 
 def _restore(config: RunConfig, run_dir: Path, model, optimizer, scheduler, device: torch.device) -> int:

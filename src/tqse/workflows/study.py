@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from tqse.eval.report import group_key, group_seeds, learning_curve, load_summaries, run_name, seed_stats
 from tqse.eval.runner import read_scores, summarise
-from tqse.files import read_metrics
+from tqse.files import read_json_lines, read_metrics
 
 # Saijo et al., ICASSP 2025, Table I (SI-SDR, dB; Conformer + LAION-CLAP): captions on AudioCaps (in domain) and
 # Clotho (out of domain), class templates on VGGSound. Different data, encoder and model from ours: orientation.
@@ -240,15 +240,12 @@ def training_record(run_dir: Path, checkpoint: str | None = None) -> dict:
     step = int(load_training_state(checkpoint_dir(run_dir, checkpoint))["step"])
     history = run_history(run_dir, step)
     env = json.loads((run_dir / "env.json").read_text(encoding="utf-8"))
-    threads = sorted({json.loads(line)["threads"] for line in _lines(run_dir / "threads.jsonl")})
+    calls = read_json_lines(run_dir / "threads.jsonl", lambda row: "threads" in row, "threads line")
+    threads = sorted({call["threads"] for call in calls})
     return {"steps": history["steps"], "train_minutes": history["train_minutes"], "run_steps": step,
             "run_minutes": run_minutes(run_dir, step), "continued_from": history["continued_from"],
             "hardware": f"{env['device']}, torch threads {threads or 'not recorded'}", "torch": env["torch"],
             "git_sha": env.get("git_sha")}
-
-
-def _lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.is_file() else []
 
 
 def data_tiers(run_config: dict) -> list[str]:
