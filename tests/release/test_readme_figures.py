@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 
 import pytest
@@ -143,12 +144,14 @@ def test_readme_names_the_rows_with_more_than_one_seed_and_their_gap_to_captions
               if any(r["name"] == f"{row}-s1" for r in runs)]
     assert f"second seeds of {spoken(seeded)}." in opening
 
-    def mean(row: str, set_name: str) -> float:
-        values = [r["scores"][f"{set_name}-class_caption"]["si_sdri"] for r in runs if r["name"].split("-s")[0] == row]
-        return sum(values) / len(values)
+    def scores(row: str, set_name: str) -> list[float]:
+        return [r["scores"][f"{set_name}-class_caption"]["si_sdri"] for r in runs if r["name"].split("-s")[0] == row]
 
     ranges = []
     for row in seeded[1:]:
-        gaps = [mean("A0", s) - mean(row, s) for s in ("test", "ood", "unseen")]
+        gaps = [statistics.mean(scores("A0", s)) - statistics.mean(scores(row, s)) for s in ("test", "ood", "unseen")]
+        spreads = [max(statistics.stdev(scores("A0", s)), statistics.stdev(scores(row, s)))
+                   for s in ("test", "ood", "unseen")]
+        assert all(gap > spread for gap, spread in zip(gaps, spreads)), f"{row}: a gap the rule does not call real"
         ranges.append(f"{min(gaps):.1f}-{max(gaps):.1f}")
     assert f"(by {spoken(ranges)} dB)" in opening
