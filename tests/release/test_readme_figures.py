@@ -115,7 +115,7 @@ def test_readme_quotes_the_table1_grid_runs_it_names():
         scores = runs[run]["scores_last" if last else "scores"]
         return f"{scores[f'test-{field}']['si_sdri']:+.1f}"
 
-    assert all(runs[name]["steps"] == 9300 for name in ("A0-s0", "A3-s0", "A9-s0", "AV0-s0", "AV5-s0"))
+    assert all(runs[name]["steps"] == 9300 for name in ("A0-s0", "A3-s0", "AV0-s0", "AV5-s0"))
     unseen = f"{runs['A0-s0']['scores']['unseen-class_caption']['si_sdri']:+.1f}"
     assert "test mixtures (two sources, SNR U[-5, 5] dB)" in opening
     assert (f"caption training (A0) separates by text ({quoted('A0-s0', 'class_caption')} dB with class templates, "
@@ -123,8 +123,6 @@ def test_readme_quotes_the_table1_grid_runs_it_names():
     assert (f"separates by the target's audio ({quoted('A3-s0', 'target_audio', last=True)} dB at its last checkpoint) "
             f"but hardly by text ({quoted('A3-s0', 'class_caption')} at its best validation checkpoint, "
             f"{quoted('A3-s0', 'class_caption', last=True)} at its last)") in opening
-    assert (f"({quoted('A9-s0', 'class_caption')} and {quoted('A9-s0', 'class_caption', last=True)} by text, "
-            f"{quoted('A9-s0', 'target_audio', last=True)} by audio)") in opening
     assert (f"adding audio-only clips with dropout to captioned ones (AV5) scored below captions alone (AV0) with "
             f"class templates ({quoted('AV5-s0', 'class_caption')} against {quoted('AV0-s0', 'class_caption')} dB)"
             ) in opening
@@ -134,10 +132,10 @@ def spoken(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def test_readme_names_the_rows_with_more_than_one_seed_and_their_gap_to_captions():
-    """Issue 24: as seeds land, the opening names the rows that have a second one and quotes how far each is below
-    A0 with class templates on the three test sets (row means of the committed runs), so its words cannot lag
-    the report."""
+def test_readme_names_the_rows_with_more_than_one_seed_and_compares_them_to_captions_by_the_rule():
+    """Issue 24: as seeds land, the opening names the rows that have a second one; a row the declared rule calls
+    below A0 with class templates on all three test sets is quoted with its gap range, any other with its and
+    A0's `test` mean ± sd (row means of the committed runs), so its words cannot lag or outrun the report."""
     runs = json.loads((ROOT / "experiments" / "table1_fair" / "runs.json").read_text())
     opening = " ".join(README.split("## Set-up", 1)[0].split())
     seeded = [row for row in ("A0", "A3", "A9", "A9R", "A9N", "AV0", "AV5")
@@ -147,11 +145,20 @@ def test_readme_names_the_rows_with_more_than_one_seed_and_their_gap_to_captions
     def scores(row: str, set_name: str) -> list[float]:
         return [r["scores"][f"{set_name}-class_caption"]["si_sdri"] for r in runs if r["name"].split("-s")[0] == row]
 
-    ranges = []
+    def spread(row: str, set_name: str = "test") -> str:
+        values = scores(row, set_name)
+        return f"{row} {statistics.mean(values):+.1f} ± {statistics.stdev(values):.1f}"
+
+    ranges, within = [], []
     for row in seeded[1:]:
-        gaps = [statistics.mean(scores("A0", s)) - statistics.mean(scores(row, s)) for s in ("test", "ood", "unseen")]
-        spreads = [max(statistics.stdev(scores("A0", s)), statistics.stdev(scores(row, s)))
-                   for s in ("test", "ood", "unseen")]
-        assert all(gap > spread for gap, spread in zip(gaps, spreads)), f"{row}: a gap the rule does not call real"
-        ranges.append(f"{min(gaps):.1f}-{max(gaps):.1f}")
-    assert f"(by {spoken(ranges)} dB)" in opening
+        sets = ("test", "ood", "unseen")
+        gaps = [statistics.mean(scores("A0", s)) - statistics.mean(scores(row, s)) for s in sets]
+        real = [gap > max(statistics.stdev(scores("A0", s)), statistics.stdev(scores(row, s)))
+                for gap, s in zip(gaps, sets)]
+        if all(real):
+            ranges.append(f"{min(gaps):.1f}-{max(gaps):.1f}")
+        else:
+            within.append(row)
+            assert spread(row) in opening, f"README.md: {row} is within A0's spread somewhere; quote its spread"
+    assert not ranges or f"(by {spoken(ranges)} dB)" in opening
+    assert not within or spread("A0") in opening
