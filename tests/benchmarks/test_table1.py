@@ -158,6 +158,11 @@ def test_small_setting_trains_scores_reports_and_exports(tmp_path, mixtures):
                                                                                           "step": 2}
         assert {p.stem for p in (run / "eval_last").glob("*.json")} >= {"test-target_audio", "ood-caption"}
     assert "unseen-target_audio" in (tmp_path / "results" / "table_last_si_sdri.md").read_text()
+    last = {r["name"]: r["scores_last"]["test-class_caption"]["si_sdri"]
+            for r in json.loads((tmp_path / "results" / "runs.json").read_text())}
+    row = next(line for line in (tmp_path / "results" / "comparisons_last.md").read_text().splitlines()
+               if line.startswith("| A9R - A0 |"))
+    assert row.split("|")[2].strip() == f"{last['A9R-s0'] - last['A0-s0']:+.2f} (one seed)"
     assert "| A0-s0 | not reached yet |" in (tmp_path / "results" / "budget_rule.md").read_text()  # 2 steps
     assert "±" not in (tmp_path / "results" / "budget.md").read_text()  # one seed a row: no spread to print
     records = json.loads((tmp_path / "results" / "runs.json").read_text())
