@@ -124,9 +124,7 @@ def test_readme_quotes_the_table1_grid_runs_it_names():
     assert (f"separates by the target's audio ({quoted('A3-s0', 'target_audio', last=True)} dB at its last checkpoint) "
             f"but hardly by text ({quoted('A3-s0', 'class_caption')} at its best validation checkpoint, "
             f"{quoted('A3-s0', 'class_caption', last=True)} at its last)") in opening
-    assert (f"adding audio-only clips with dropout to captioned ones (AV5) scored below captions alone (AV0) with "
-            f"class templates ({quoted('AV5-s0', 'class_caption')} against {quoted('AV0-s0', 'class_caption')} dB)"
-            ) in opening
+    # AV5 against AV0 is quoted by the declared rule once both have two seeds (the test below).
 
 
 def spoken(names: list[str]) -> str:
