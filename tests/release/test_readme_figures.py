@@ -139,12 +139,13 @@ def test_readme_names_the_rows_with_more_than_one_seed_and_compares_them_to_capt
     runs = {r["name"]: {column: {"metrics": scores} for column, scores in r["scores"].items()}
             for r in json.loads((ROOT / "experiments" / "table1_fair" / "runs.json").read_text())}
     opening = " ".join(README.split("## Set-up", 1)[0].split())
-    seeded = [row for row, seeds in group_seeds(runs).items() if len(seeds) > 1]
+    seeds_of = group_seeds(runs)
+    seeded = [row for row, seeds in seeds_of.items() if len(seeds) > 1]
     assert seeded[0] == "A0"
     assert f"second seeds of {spoken(seeded)}." in opening
 
     def spread(row: str) -> str:
-        mean, sd, _ = seed_stats([s["test-class_caption"]["metrics"]["si_sdri"] for s in group_seeds(runs)[row]])
+        mean, sd, _ = seed_stats([s["test-class_caption"]["metrics"]["si_sdri"] for s in seeds_of[row]])
         return f"{row} {mean:+.1f} ± {sd:.1f}"
 
     # An AV row trains on the pool, so it is compared with its own captions-only row, not with A0.
