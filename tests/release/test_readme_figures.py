@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import load_script
+
 from tqse.eval.report import group_seeds, seed_stats
 from tqse.models.card import scored_sets, unseen_set
 from tqse.models.model_dir import read_model_config
@@ -116,7 +118,7 @@ def test_readme_quotes_the_table1_grid_runs_it_names():
         scores = runs[run]["scores_last" if last else "scores"]
         return f"{scores[f'test-{field}']['si_sdri']:+.1f}"
 
-    assert all(runs[name]["steps"] == 9300 for name in ("A0-s0", "A3-s0", "AV0-s0", "AV5-s0"))
+    assert "9,300 CPU steps per run" in opening and {run["steps"] for run in runs.values()} == {9300}
     unseen = f"{runs['A0-s0']['scores']['unseen-class_caption']['si_sdri']:+.1f}"
     assert "test mixtures (two sources, SNR U[-5, 5] dB)" in opening
     assert (f"caption training (A0) separates by text ({quoted('A0-s0', 'class_caption')} dB with class templates, "
@@ -131,30 +133,54 @@ def spoken(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+COUNTS = {1: "", 2: " two", 3: " three", 4: " four", 5: " five"}
+
+
+def seeds_measured(counts: dict[str, int]) -> str:
+    """How the opening says which seeds are done: 'the first two seeds of A0 and A3', or with rows further on,
+    'the first three seeds of A0; the first two of A3 and A9; the first of A2'."""
+    by_count: dict[int, list[str]] = {}
+    for row, count in counts.items():
+        by_count.setdefault(count, []).append(row)
+    parts = []
+    for i, count in enumerate(sorted(by_count, reverse=True)):
+        noun = ("seeds" if count > 1 else "seed") if i == 0 else ""
+        parts.append(" ".join(w for w in (f"the first{COUNTS[count]}", noun, "of", spoken(by_count[count])) if w))
+    return "; ".join(parts)
+
+
+def test_seeds_measured_groups_rows_by_how_many_seeds_they_have():
+    assert seeds_measured({"A0": 2, "A3": 2}) == "the first two seeds of A0 and A3"
+    assert seeds_measured({"A0": 3, "A3": 2, "A9": 2, "A2": 1}) == (
+        "the first three seeds of A0; the first two of A3 and A9; the first of A2")
+
+
+def captions_baseline() -> dict[str, str]:
+    """Each row's captions row as the report's declared pairs name it (A0, or AV0 for the pool's AV rows)."""
+    pairs = load_script(ROOT / "benchmarks" / "table1.py").PAIRS
+    return {row: base for base, row in pairs if base in ("A0", "AV0")} | {"A0": "A0", "AV0": "AV0"}
+
+
 def test_readme_names_the_rows_with_more_than_one_seed_and_compares_them_to_captions_by_the_rule():
-    """Issue 24: as seeds land, the opening names the rows that have a second one; a row the declared rule
-    (:func:`compare`, as the report applies it) calls below captions (A0, or AV0 for the pool's AV5) with class
-    templates on all three test sets is quoted with its gap range, any other with its and the captions row's
-    `test` mean ± sd, so its words cannot lag or outrun the report."""
+    """Issue 24: as seeds land, the opening says how many seeds of each row are done; a row with more than one
+    that the declared rule (:func:`compare`, as the report applies it) calls below its captions row (A0, or AV0
+    for the pool's AV5) with class templates on all three test sets is quoted with its gap range, any other with
+    its and the captions row's `test` mean ± sd, so its words cannot lag or outrun the report."""
     runs = {r["name"]: {column: {"metrics": scores} for column, scores in r["scores"].items()}
             for r in json.loads((ROOT / "experiments" / "table1_fair" / "runs.json").read_text())}
     opening = " ".join(README.split("## Set-up", 1)[0].split())
     seeds_of = group_seeds(runs)
+    assert f"is {seeds_measured({row: len(seeds) for row, seeds in seeds_of.items()})}." in opening
     seeded = [row for row, seeds in seeds_of.items() if len(seeds) > 1]
-    assert seeded[0] == "A0"
-    assert f"second seeds of {spoken(seeded)}." in opening
+    baseline_of = captions_baseline()
 
     def spread(row: str) -> str:
         mean, sd, _ = seed_stats([s["test-class_caption"]["metrics"]["si_sdri"] for s in seeds_of[row]])
         return f"{row} {mean:+.1f} ± {sd:.1f}"
 
-    # An AV row trains on the pool, so it is compared with its own captions-only row, not with A0.
-    for baseline, rows in (("A0", [r for r in seeded if not r.startswith("AV")]),
-                           ("AV0", [r for r in seeded if r.startswith("AV")])):
+    for baseline in ("A0", "AV0"):
         ranges, within = [], []
-        for row in rows:
-            if row == baseline:
-                continue
+        for row in (r for r in seeded if r != baseline and baseline_of[r] == baseline):
             results = [compare(runs, row, baseline, f"{s}-class_caption") for s in ("test", "ood", "unseen")]
             gaps = [result["diff"] for result in results]
             if all(result["real"] and result["diff"] > 0 for result in results):
