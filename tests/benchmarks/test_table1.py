@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers import ROOT, load_script
@@ -399,3 +400,26 @@ def test_window_means_average_each_curve_over_ten_cpu_minutes(tmp_path):
     # windows (0, 10], (10, 20], ...: the run's last validation, at minute 90, closes the 80-90 window
     assert lines[0].startswith("| A0-s0, CPU minutes | 0-10 | 10-20 |") and lines[0].endswith("| 80-90 |")
     assert lines[2].startswith("| class templates | 0.75 | 1.75 | 2.75 |")  # (0.5+1.0) / (1.5+2.0) / (2.5+3.0)
+
+
+COMMITTED = ROOT / "experiments" / "checkpoints"  # `benchmarks/table1.py --export`: each row's best seed so far
+
+
+@pytest.mark.parametrize("row", sorted(p.name for p in COMMITTED.iterdir() if (p / "config.json").is_file()))
+def test_each_committed_row_checkpoint_is_its_rows_best_seed_by_validation_and_loads(row):
+    """Issue 24.4: a committed row checkpoint is the seed the declared selection picks from the committed records
+    (validation only, never a test set), so a landing that changes a row's best seed and forgets the export fails
+    here; and it still loads and extracts."""
+    from helpers import fixture_mixtures
+
+    from tqse.extract import Extractor
+    from tqse.models.model_dir import read_model_config
+    from tqse.workflows.study import best_seed
+
+    records = sorted((ROOT / "experiments" / "table1_fair" / "records").iterdir())
+    exported = read_model_config(COMMITTED / row)["exported_from"]["run"]
+    assert best_seed(records, row).name == exported
+    item = fixture_mixtures()[0]
+    estimate = Extractor.from_pretrained(COMMITTED / row, device="cpu").extract(item.mixture, item.sample_rate,
+                                                                                 text=item.query)
+    assert estimate.shape == item.mixture.shape and np.isfinite(estimate).all()
