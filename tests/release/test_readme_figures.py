@@ -168,8 +168,9 @@ def captions_baseline() -> dict[str, str]:
 def test_readme_names_the_rows_with_more_than_one_seed_and_compares_them_to_captions_by_the_rule():
     """Issue 24: as seeds land, the opening says how many seeds of each row are done; a row with more than one
     that the declared rule (:func:`compare`, as the report applies it) calls below its captions row (A0, or AV0
-    for the pool's AV5) with class templates on all three test sets is quoted with its gap range, any other with
-    its and the captions row's `test` mean ± sd, so its words cannot lag or outrun the report."""
+    for the pool's AV5) with class templates on all three test sets is quoted with its gap range; any other with
+    its and the captions row's `test` mean ± sd and, set by set, where it is within spread, below or above (with
+    the gaps), so its words cannot lag or outrun the report."""
     runs = {r["name"]: {column: {"metrics": scores} for column, scores in r["scores"].items()}
             for r in json.loads((ROOT / "experiments" / "table1_fair" / "runs.json").read_text())}
     opening = " ".join(README.split("## Set-up", 1)[0].split())
