@@ -24,6 +24,9 @@ EFFICIENCY = (ROOT / "docs" / "EFFICIENCY.md").read_text()
 DEMO = json.loads((ROOT / "tests" / "fixtures" / "demo_pinned.json").read_text())
 FIELDS = ("class_caption", "caption", "interferer_class_caption")  # template / caption / wrong query
 SIGNED = re.compile(r"[+-]\d+\.\d\d")
+OPENING = " ".join(README.split("## Set-up", 1)[0].split())  # the README's opening, one space between words
+GRID_RUNS = json.loads((ROOT / "experiments" / "table1_fair" / "runs.json").read_text())  # the committed report
+SEEDS_OF = group_seeds({run["name"]: run for run in GRID_RUNS})  # row -> its seeds' records
 
 
 @pytest.fixture(scope="module")
@@ -111,22 +114,21 @@ def test_readme_opens_with_what_tqse_does_and_the_demo_command_in_under_40_lines
 def test_readme_quotes_the_table1_grid_rows_it_names():
     """Issue 24: the opening's figures of the fair Table I grid are the A0 and A3 rows' means ± sd over the seeds
     the committed report records (best and last checkpoint), rounded as quoted, so they move as seeds land."""
-    runs = {r["name"]: r for r in json.loads((ROOT / "experiments" / "table1_fair" / "runs.json").read_text())}
-    opening = " ".join(README.split("## Set-up", 1)[0].split())
-    seeds_of = group_seeds(runs)
+    a0, a3 = SEEDS_OF["A0"], SEEDS_OF["A3"]
+    assert "9,300 CPU steps per run" in OPENING and {run["steps"] for run in GRID_RUNS} == {9300}
+    assert "Means ± sd over seeds, SI-SDRi on the test mixtures (two sources, SNR U[-5, 5] dB)" in OPENING
+    assert (f"A0 separates by text ({mean_sd(a0, 'test-class_caption')} dB with templates, "
+            f"{mean_sd(a0, 'unseen-class_caption')} on unseen sources; "
+            f"its wrong query {mean_sd(a0, 'test-interferer_class_caption')})") in OPENING
+    assert (f"separates by the target's audio ({mean_sd(a3, 'test-target_audio', last=True)} dB at its last "
+            f"checkpoint) but hardly by text ({mean_sd(a3, 'test-class_caption')} at its best "
+            f"checkpoint, {mean_sd(a3, 'test-class_caption', last=True)} at its last)") in OPENING
 
-    def quoted(row: str, column: str, last: bool = False) -> str:
-        mean, sd, _ = seed_stats([run["scores_last" if last else "scores"][column]["si_sdri"] for run in seeds_of[row]])
-        return f"{mean:+.1f} ± {sd:.1f}"
 
-    assert "9,300 CPU steps per run" in opening and {run["steps"] for run in runs.values()} == {9300}
-    assert "Means ± sd over seeds, SI-SDRi on the test mixtures (two sources, SNR U[-5, 5] dB)" in opening
-    assert (f"A0 separates by text ({quoted('A0', 'test-class_caption')} dB with templates, "
-            f"{quoted('A0', 'unseen-class_caption')} on unseen sources; "
-            f"its wrong query {quoted('A0', 'test-interferer_class_caption')})") in opening
-    assert (f"separates by the target's audio ({quoted('A3', 'test-target_audio', last=True)} dB at its last "
-            f"checkpoint) but hardly by text ({quoted('A3', 'test-class_caption')} at its best "
-            f"checkpoint, {quoted('A3', 'test-class_caption', last=True)} at its last)") in opening
+def mean_sd(seeds: list[dict], column: str, last: bool = False) -> str:
+    """A row's mean ± sd over its seeds' records in ``runs.json`` (best checkpoint, or the last), as quoted."""
+    mean, sd, _ = seed_stats([seed["scores_last" if last else "scores"][column]["si_sdri"] for seed in seeds])
+    return f"{mean:+.1f} ± {sd:.1f}"
 
 
 def spoken(names: list[str]) -> str:
@@ -171,17 +173,13 @@ def test_readme_names_the_rows_with_more_than_one_seed_and_compares_them_to_capt
     for the pool's AV5) with class templates on all three test sets is quoted with its gap range; any other with
     its and the captions row's `test` mean ± sd and, set by set, where it is within spread, below or above (with
     the gaps), so its words cannot lag or outrun the report."""
-    runs = {r["name"]: {column: {"metrics": scores} for column, scores in r["scores"].items()}
-            for r in json.loads((ROOT / "experiments" / "table1_fair" / "runs.json").read_text())}
-    opening = " ".join(README.split("## Set-up", 1)[0].split())
-    seeds_of = group_seeds(runs)
-    assert f"is {seeds_measured({row: len(seeds) for row, seeds in seeds_of.items()})}." in opening
-    seeded = [row for row, seeds in seeds_of.items() if len(seeds) > 1]
+    runs = {r["name"]: {column: {"metrics": scores} for column, scores in r["scores"].items()} for r in GRID_RUNS}
+    assert f"is {seeds_measured({row: len(seeds) for row, seeds in SEEDS_OF.items()})}." in OPENING
+    seeded = [row for row, seeds in SEEDS_OF.items() if len(seeds) > 1]
     baseline_of = captions_baseline()
 
     def spread(row: str) -> str:
-        mean, sd, _ = seed_stats([s["test-class_caption"]["metrics"]["si_sdri"] for s in seeds_of[row]])
-        return f"{row} {mean:+.1f} ± {sd:.1f}"
+        return f"{row} {mean_sd(SEEDS_OF[row], 'test-class_caption')}"
 
     for baseline in ("A0", "AV0"):
         ranges, within = [], []
@@ -193,7 +191,7 @@ def test_readme_names_the_rows_with_more_than_one_seed_and_compares_them_to_capt
                 ranges.append(gap_range([r["diff"] for r in results.values()]))
                 continue
             within.append(row)
-            assert spread(row) in opening, f"README.md: {row} is within {baseline}'s spread somewhere"
+            assert spread(row) in OPENING, f"README.md: {row} is within {baseline}'s spread somewhere"
             # Where the rule does call it below or above, the opening says on which sets and by how much.
             for verdict, words in (("within", f"within {baseline}'s spread with templates on"),
                                    ("below", "below it on"), ("above", "above it on")):
@@ -203,6 +201,6 @@ def test_readme_names_the_rows_with_more_than_one_seed_and_compares_them_to_capt
                 gaps = [abs(results[s]["diff"]) for s in sets]
                 said = f"{words} {spoken([f'`{s}`' for s in sets])}" + ("" if verdict == "within" else
                                                                       f" (by {gap_range(gaps)} dB)")
-                assert said in opening, f"README.md should say {row} is {said!r}"
-        assert not ranges or f"(by {spoken(ranges)} dB)" in opening
-        assert not within or spread(baseline) in opening
+                assert said in OPENING, f"README.md should say {row} is {said!r}"
+        assert not ranges or f"(by {spoken(ranges)} dB)" in OPENING
+        assert not within or spread(baseline) in OPENING
