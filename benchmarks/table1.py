@@ -408,6 +408,23 @@ def budget_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def av5_choice(records: list[dict]) -> str:
+    """The audio row whose manipulation AV5 takes (``--av5-from``), chosen as the protocol declares: the highest
+    mean over seeds of the best checkpoint's validation score (no test set chooses); provisional while an audio row
+    lacks some of its seeds, since a row not yet run cannot be chosen."""
+    stats = {row: seed_stats([(r["best"] or {}).get("score") for r in runs])
+             for row, runs in group_seeds({r["name"]: r for r in records}).items() if row in AUDIO_ROWS}
+    stats = {row: s for row, s in stats.items() if s is not None}
+    if not stats:
+        return "No audio row is scored yet: AV5's manipulation is not chosen."
+    lines = ["| audio row | seeds | val score of best |", "|---|---|---|"]
+    lines += [f"| {row} | {s[2]} of {ROWS[row][1]} | {format_stats(s)} |" for row, s in stats.items()]
+    pick = max(stats, key=lambda row: stats[row][0])
+    short = [row for row in AUDIO_ROWS if row not in stats or stats[row][2] < ROWS[row][1]]
+    status = f"provisional: {', '.join(short)} still lack seeds" if short else "final: every audio row has its seeds"
+    return "\n".join([*lines, "", f"AV5's manipulation by validation: {pick}'s (`--av5-from {pick}`; {status})."])
+
+
 def run_lines(records: list[dict], set_name: str = "test") -> str:
     """Each run on its own on one set, SI-SDRi: its best checkpoint's step and text queries, its last checkpoint's
     text and target-audio queries (what a row learnt by the end of the budget, and through which modality)."""
@@ -506,7 +523,7 @@ def write_results(out: Path, results: Path, subset_classes: set[str], set_names:
     files |= {"table_last_si_sdri.md": runs_table(last, "si_sdri", last_sets),
               "comparisons_last.md": comparison_table(last, pairs, columns)} if last else {}
     files |= {"budget.md": budget_table(records), f"runs_{set_names[0]}.md": run_lines(records, set_names[0]),
-              "comparisons.md": comparison_table(runs, pairs, columns),
+              "comparisons.md": comparison_table(runs, pairs, columns), "av5_choice.md": av5_choice(records),
               "paper.md": paper_table(runs), "budget_rule.md": rule_lines(folders),
               "curve_windows.md": "\n\n".join(window_means(f) for f in folders),
               "data.md": data_lines(folders) + "\n\n" + machine_lines(folders)}

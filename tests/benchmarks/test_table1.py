@@ -92,6 +92,24 @@ def test_av5_takes_another_rows_manipulation_and_nothing_else():
     assert not config.query.manipulation.dropout.enabled and config.query.manipulation.noise.enabled
 
 
+def test_av5_takes_the_audio_row_with_the_best_mean_validation_score_and_says_while_that_is_provisional():
+    """Issue 24.3: AV5's manipulation is "the best audio row's", chosen on validation: a row's mean over its seeds
+    (one lucky seed does not choose), caption rows never (they have no manipulation of audio queries)."""
+    def record(name: str, score: float) -> dict:
+        return {"name": name, "best": {"step": 300, "score": score}}
+
+    early = [record("A0-s0", 9.0), record("A3-s0", 0.6), record("A9-s0", 1.5), record("A9R-s0", 2.0),
+             record("A9R-s1", 0.2)]
+    choice = table1.av5_choice(early)
+    assert "| A9R | 2 of 3 | 1.10 ± 1.27 (2) |" in choice and "| A0 |" not in choice
+    assert choice.endswith("A9's (`--av5-from A9`; provisional: A3, A8, A9, A9R, A9N, A7 still lack seeds).")
+    done = [record(f"{row}-s{seed}", score + seed / 10) for row, score in
+            (("A3", 0.1), ("A8", 0.4), ("A9", 0.2), ("A9R", 0.3), ("A9N", 0.0), ("A7", -1.0))
+            for seed in range(table1.ROWS[row][1])]
+    assert table1.av5_choice(done).endswith("A8's (`--av5-from A8`; final: every audio row has its seeds).")
+    assert table1.av5_choice([record("A0-s0", 1.0)]).startswith("No audio row is scored yet")
+
+
 def test_prepare_embeds_each_manifest_once_with_audio_where_a_row_queries_by_audio(tmp_path, mixtures, monkeypatch):
     import tqse.query.cache
     from tqse.data.locations import fixture_manifest
