@@ -9,6 +9,7 @@ rows' training condition (docs/RESULTS.md, "Table I, fair"; issue 9's study is `
     python benchmarks/table1.py                              # the grid, 9,300 steps a run (resumable), then the report
     python benchmarks/table1.py --report-only --export       # rebuild the report; best seeds -> experiments/checkpoints
     python benchmarks/table1.py --bias --steps 500           # A0 / A3 from the text-trained start vs random weights
+    python benchmarks/table1.py --rows AV5 --av5-from A9R    # AV5 with the manipulation av5_choice.md names
     python benchmarks/table1.py --neutral                    # optional query-free start; rows load it with --neutral-start
 
 The budget is ``--steps`` per run (default 9,300: where the pilot's rule put it), or ``--minutes`` of training
