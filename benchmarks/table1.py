@@ -37,7 +37,7 @@ from tqse.files import read_json_lines, read_metrics
 from tqse.train.logging import ENVIRONMENTS
 from tqse.workflows.study import (best_seed, comparison_table, export_checkpoint, keep_record,
                                   neutral_card, paper_table, run_folders, run_record, scored_folders, scored_runs,
-                                  last_training_line, study_runs, training_data, training_record)
+                                  last_training_line, selection_score, study_runs, training_data, training_record)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "table1_fair"
@@ -401,7 +401,7 @@ def budget_table(records: list[dict]) -> str:
 
     for row, runs in group_seeds({r["name"]: r for r in records}).items():
         best = [r["best"] or {} for r in runs]
-        score = format_stats(seed_stats([b.get("score") for b in best]))
+        score = format_stats(seed_stats([selection_score(r["best"]) for r in runs]))
         lines.append(f"| {row} | {len(runs)} | {cell([r['steps'] for r in runs])} | "
                      f"{cell([(r['train_seconds'] or 0) / 60 for r in runs], 1)} | "
                      f"{cell([r['scoring_seconds'] / 60 for r in runs], 1)} | {cell([b.get('step') for b in best])} | "
@@ -413,7 +413,7 @@ def av5_choice(records: list[dict]) -> str:
     """The audio row whose manipulation AV5 takes (``--av5-from``), chosen as the protocol declares: the highest
     mean over seeds of the best checkpoint's validation score (no test set chooses); provisional while an audio row
     lacks some of its seeds, since a row not yet run cannot be chosen."""
-    stats = {row: seed_stats([(r["best"] or {}).get("score") for r in runs])
+    stats = {row: seed_stats([selection_score(r["best"]) for r in runs])
              for row, runs in group_seeds({r["name"]: r for r in records}).items() if row in AUDIO_ROWS}
     stats = {row: s for row, s in stats.items() if s is not None}
     if not stats:

@@ -132,6 +132,12 @@ def best_record(run_dir: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def selection_score(best: Mapping | None) -> float | None:
+    """The validation score a run's best checkpoint was chosen by (``best.json``); runs of older tqse versions
+    recorded only its class-template SI-SDRi."""
+    return best.get("score", best.get("val_si_sdri")) if best else None
+
+
 def run_record(run_dir: Path, summaries: Mapping[str, dict], curves: Mapping[str, str],
                last_scores: Mapping[str, dict] | None = None) -> dict:
     """One run's facts for ``runs.json``: name, seed, steps, training seconds, best checkpoint, its scores (and
@@ -154,8 +160,7 @@ def best_seed(folders: Iterable[Path], row: str, score_set: str | None = None) -
         if group_key(run_name(folder)) != row:
             continue
         if score_set is None:
-            record = best_record(folder)
-            score = record.get("score", record.get("val_si_sdri")) if record else None
+            score = selection_score(best_record(folder))
         else:
             summary = load_summaries(folder / "eval").get(score_set)
             score = summary["metrics"]["si_sdri"] if summary else None
