@@ -16,8 +16,9 @@ The budget is ``--steps`` per run (default 9,300: where the pilot's rule put it)
 (counted over resumes; validation and scoring excluded): one of the two, the same for every row. Steps are the
 same compute whenever a run happens; minutes are not on a host whose speed drifts (docs/RESULTS.md, "Budget").
 Runs go under ``--out`` (starts in ``starts/``, the bias measurement in ``bias/``) and resume where they
-stopped; scoring resumes per clip and starts again when a longer budget moves a run's best checkpoint. One run
-at a time, on ``--threads`` threads.
+stopped; scoring resumes per clip and starts again when a longer budget moves a run's best checkpoint. Each
+scored run's record is kept (``--records``; the bias measurement's in ``--results``/bias/records), so a new
+machine skips what is done. One run at a time, on ``--threads`` threads.
 """
 
 from __future__ import annotations
@@ -344,26 +345,37 @@ def run_grid(args: argparse.Namespace) -> None:
         if row == "AV5" and args.av5_from:
             name, extra = f"AV5-{args.av5_from}", manipulation_overrides(args.av5_from)
         config = row_run(args, row, seed, start, args.out, name, extra)
-        if recorded_in_full(args, run_dir_for(config)):
-            print(f"== {config.name}: done, its record is kept in {args.records}", flush=True)
+        if recorded_in_full(args, run_dir_for(config), args.records):
             continue
         encoder = encoder or load_encoder(config)
         keep_record(train_and_score(args, config, encoder, sets), args.records)
 
 
-def recorded_in_full(args: argparse.Namespace, run_dir: Path) -> bool:
-    """Whether a run has a kept record of the whole step budget. The record is kept after the run was scored, so
-    the run is done: where its folder is gone (a new machine) training it again would cost a run's hour for a
-    result the report already has, and where it is here, visiting it again would only rescore it from its
-    per-clip scores and rewrite its record (a new commit in ``env.json``, no scoring time in the summaries)."""
-    steps = last_training_line(args.records / run_dir.name).get("step")
-    return args.steps is not None and steps is not None and steps >= args.steps
+def recorded_in_full(args: argparse.Namespace, run_dir: Path, records: Path) -> bool:
+    """Whether a run has a kept record in ``records`` of the whole step budget (and says so). The record is kept
+    after the run was scored, so the run is done: where its folder is gone (a new machine) training it again would
+    cost a run's hour for a result the report already has, and where it is here, visiting it again would only
+    rescore it from its per-clip scores and rewrite its record (a new commit in ``env.json``, no scoring time in
+    the summaries)."""
+    steps = last_training_line(records / run_dir.name).get("step")
+    done = args.steps is not None and steps is not None and steps >= args.steps
+    if done:
+        print(f"== {run_name(run_dir)}: done, its record is kept in {records}", flush=True)
+    return done
+
+
+def bias_records(args: argparse.Namespace) -> Path:
+    """Where the bias measurement keeps its runs' records: beside its report, apart from the grid's records (the
+    grid's report would table them as rows otherwise)."""
+    return args.results / "bias" / "records"
 
 
 def run_bias(args: argparse.Namespace) -> None:
     """A0 and A3 (seeds 0..max-seeds-1) from the text-trained start and from the neutral start of the same
     separator (random weights unless ``--neutral-start``), same budget: how much the old study's start favoured the
     text rows."""
+    from tqse.train.setup import run_dir_for
+
     starts = {"text": args.text_start, "neutral": neutral_start(args, "tcn")}
     sets, encoder = eval_sets(args), None
     for seed in range(args.max_seeds):
@@ -371,8 +383,10 @@ def run_bias(args: argparse.Namespace) -> None:
             for row in ("A0", "A3"):
                 config = row_run(args, row, seed, start, args.out / "bias", f"{start_name}-{row}",
                                  [f"model.name={args.bias_model}"])
+                if recorded_in_full(args, run_dir_for(config), bias_records(args)):
+                    continue  # runs land one by one, so the measurement spans machines as the grid does
                 encoder = encoder or load_encoder(config)
-                train_and_score(args, config, encoder, sets)
+                keep_record(train_and_score(args, config, encoder, sets), bias_records(args))
 
 
 def train_neutral(args: argparse.Namespace) -> Path:
@@ -608,7 +622,7 @@ def study(args: argparse.Namespace) -> int:
     if args.bias:
         run_bias(args)
         lines = write_results(args.out / "bias", args.results / "bias", subset_classes(args), eval_names(args),
-                              BIAS_PAIRS)
+                              BIAS_PAIRS, kept=bias_records(args))
     else:
         if not args.report_only:
             run_grid(args)

@@ -323,11 +323,11 @@ def test_a_record_short_of_the_budget_does_not_stop_the_run(tmp_path, mixtures):
     table1.main(small(tmp_path, mixtures, "--rows", "A0"))
     run = next(p for p in (tmp_path / "runs").iterdir() if p.name.startswith("A0-s0"))
     args = table1.parse_args(small(tmp_path, mixtures))
-    assert table1.recorded_in_full(args, run)
+    assert table1.recorded_in_full(args, run, args.records)
     shutil.rmtree(run)
-    assert table1.recorded_in_full(args, run)
+    assert table1.recorded_in_full(args, run, args.records)
     args.steps = 3  # a longer budget than the record's: the run is trained again
-    assert not table1.recorded_in_full(args, run)
+    assert not table1.recorded_in_full(args, run, args.records)
 
 
 def test_the_bias_mode_runs_both_starts_of_a0_and_a3(tmp_path, mixtures):
@@ -337,6 +337,24 @@ def test_the_bias_mode_runs_both_starts_of_a0_and_a3(tmp_path, mixtures):
                              str(text_start))) == 0
     comparisons = (tmp_path / "results" / "bias" / "comparisons.md").read_text()
     assert "| text-A0 - neutral-A0 |" in comparisons and "| neutral-A0 - neutral-A3 |" in comparisons
+
+
+def test_the_bias_measurement_keeps_each_runs_record_and_spans_machines(tmp_path, mixtures):
+    import shutil
+
+    table1.main(small(tmp_path, mixtures, "--neutral", "tcn"))
+    bias = small(tmp_path, mixtures, "--bias", "--bias-model", "tiny", "--text-start",
+                 str(tmp_path / "starts" / "neutral_start_tcn"))
+    table1.main(bias)
+    records = tmp_path / "results" / "bias" / "records"
+    assert sorted(p.name.rsplit("-", 1)[0] for p in records.iterdir()) == \
+        ["neutral-A0-s0", "neutral-A3-s0", "text-A0-s0", "text-A3-s0"]
+    report = (tmp_path / "results" / "bias" / "comparisons.md").read_text()
+    shutil.rmtree(tmp_path / "runs" / "bias")  # a new machine: the run folders are gone, the records are not
+    table1.main(bias)
+    assert not (tmp_path / "runs" / "bias").exists() or not any((tmp_path / "runs" / "bias").iterdir())
+    assert (tmp_path / "results" / "bias" / "comparisons.md").read_text() == report
+    assert not any(p.name == "records" for p in (tmp_path / "results").iterdir())  # the grid's records stay apart
 
 
 def noise():
