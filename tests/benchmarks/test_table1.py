@@ -330,26 +330,18 @@ def test_a_record_short_of_the_budget_does_not_stop_the_run(tmp_path, mixtures):
     assert not table1.recorded_in_full(args, run, args.records)
 
 
-def test_the_bias_mode_runs_both_starts_of_a0_and_a3(tmp_path, mixtures):
-    table1.main(small(tmp_path, mixtures, "--neutral", "tcn"))
-    text_start = tmp_path / "starts" / "neutral_start_tcn"  # any start of the same separator stands in for v0 here
-    assert table1.main(small(tmp_path, mixtures, "--bias", "--bias-model", "tiny", "--text-start",
-                             str(text_start))) == 0
-    comparisons = (tmp_path / "results" / "bias" / "comparisons.md").read_text()
-    assert "| text-A0 - neutral-A0 |" in comparisons and "| neutral-A0 - neutral-A3 |" in comparisons
-
-
-def test_the_bias_measurement_keeps_each_runs_record_and_spans_machines(tmp_path, mixtures):
+def test_the_bias_mode_runs_both_starts_of_a0_and_a3_keeps_each_runs_record_and_spans_machines(tmp_path, mixtures):
     import shutil
 
     table1.main(small(tmp_path, mixtures, "--neutral", "tcn"))
-    bias = small(tmp_path, mixtures, "--bias", "--bias-model", "tiny", "--text-start",
-                 str(tmp_path / "starts" / "neutral_start_tcn"))
-    table1.main(bias)
+    text_start = tmp_path / "starts" / "neutral_start_tcn"  # any start of the same separator stands in for v0 here
+    bias = small(tmp_path, mixtures, "--bias", "--bias-model", "tiny", "--text-start", str(text_start))
+    assert table1.main(bias) == 0
+    report = (tmp_path / "results" / "bias" / "comparisons.md").read_text()
+    assert "| text-A0 - neutral-A0 |" in report and "| neutral-A0 - neutral-A3 |" in report
     records = tmp_path / "results" / "bias" / "records"
     assert sorted(p.name.rsplit("-", 1)[0] for p in records.iterdir()) == \
         ["neutral-A0-s0", "neutral-A3-s0", "text-A0-s0", "text-A3-s0"]
-    report = (tmp_path / "results" / "bias" / "comparisons.md").read_text()
     shutil.rmtree(tmp_path / "runs" / "bias")  # a new machine: the run folders are gone, the records are not
     table1.main(bias)
     assert not (tmp_path / "runs" / "bias").exists() or not any((tmp_path / "runs" / "bias").iterdir())
