@@ -360,7 +360,8 @@ def recorded_in_full(args: argparse.Namespace, run_dir: Path, records: Path) -> 
     steps = last_training_line(records / run_dir.name).get("step")
     done = args.steps is not None and steps is not None and steps >= args.steps
     if done:
-        print(f"== {run_name(run_dir)}: done, its record is kept in {records}", flush=True)
+        # The record, not the run folder, names the run: the folder may be gone (a new machine).
+        print(f"== {run_name(records / run_dir.name)}: done, its record is kept in {records}", flush=True)
     return done
 
 

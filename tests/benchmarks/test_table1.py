@@ -287,6 +287,7 @@ def test_a_run_whose_folder_is_lost_is_reported_from_its_record_and_not_trained_
     assert not (tmp_path / "runs").exists()  # not trained again
     assert json.loads((tmp_path / "results" / "runs.json").read_text()) == reported
     out = capsys.readouterr().out
+    assert f"== A0-s0: done, its record is kept in {tmp_path / 'records'}" in out  # named by its record
     assert f"A0: not exported: its best seed {run.name} has only its record here" in out
     assert not (tmp_path / "checkpoints" / "A0").exists()
 
