@@ -66,8 +66,11 @@ SCORED = {"best": "eval", "last": "eval_last"}
 SUBSET = "unseen48"  # the `unseen` mixtures whose target class the A rows train on (the pool adds 7 classes)
 CURVES = {"val_si_sdri": "class templates", "val_caption_si_sdri": "captions",
           "val_interferer_class_caption_si_sdri": "wrong query"}
+# Every row against its captions row (A0, or AV0 for the pool's), every audio row against naive audio queries (A3);
+# each AV5 form (``--av5-from``) against AV0 and against AV5, whichever forms have runs (pairs without runs drop out).
 PAIRS = [("A0", "A3"), ("A3", "A9"), ("A3", "A9R"), ("A3", "A9N"), ("A3", "A8"), ("A3", "A7"), ("A0", "A2"),
-         ("A0", "A9"), ("A0", "A9R"), ("A0", "A9N"), ("A0", "A8"), ("A9", "A9R"), ("A9", "A9N"), ("AV0", "AV5")]
+         ("A0", "A9"), ("A0", "A9R"), ("A0", "A9N"), ("A0", "A8"), ("A0", "A7"), ("A9", "A9R"), ("A9", "A9N"),
+         ("AV0", "AV5"), *((base, f"AV5-{row}") for row in AUDIO_ROWS for base in ("AV0", "AV5"))]
 BIAS_PAIRS = [("neutral-A0", "text-A0"), ("neutral-A3", "text-A3"), ("text-A3", "text-A0"),
               ("neutral-A3", "neutral-A0")]
 EXPORT_ROWS = ("A0", "A3", "A9", "A9R", "A9N", "AV0", "AV5")

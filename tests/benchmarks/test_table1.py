@@ -92,6 +92,20 @@ def test_av5_takes_another_rows_manipulation_and_nothing_else():
     assert not config.query.manipulation.dropout.enabled and config.query.manipulation.noise.enabled
 
 
+def test_every_row_and_each_av5_form_is_compared_with_its_captions_row():
+    """The README compares each row with more than one seed to its captions row by the rule, so the report must
+    hold that comparison for every row, A7 and the ``--av5-from`` forms included, as soon as they have runs."""
+    from tqse.workflows.study import comparison_table
+
+    scores = {"A0": [4.0, 4.4], "A7": [2.9, 3.1], "AV0": [4.5, 4.7], "AV5": [2.0, 2.4], "AV5-A8": [4.4, 4.9]}
+    runs = {f"{row}-s{seed}": {"test-class_caption": {"metrics": {"si_sdri": v}}}
+            for row, values in scores.items() for seed, v in enumerate(values)}
+    table = comparison_table(runs, table1.PAIRS, ["test-class_caption"])
+    assert "| A7 - A0 | -1.20 (real) |" in table
+    assert "| AV5-A8 - AV0 | +0.05 (within spread) |" in table and "| AV5-A8 - AV5 | +2.45 (real) |" in table
+    assert "AV5-A9R" not in table  # a form without runs adds no line
+
+
 def test_av5_takes_the_audio_row_with_the_best_mean_validation_score_and_says_while_that_is_provisional():
     """Issue 24.3: AV5's manipulation is "the best audio row's", chosen on validation: a row's mean over its seeds
     (one lucky seed does not choose), caption rows never (they have no manipulation of audio queries)."""
